@@ -1,0 +1,18 @@
+//! sea-orm migrations of VisionFlow.
+//!
+//! Written with sea-query's schema builder only (no raw SQL), so the same migrations run on
+//! SQLite (the embedded default) and PostgreSQL (production); the test suite runs both.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_accounts;
+
+/// All migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_accounts::Migration)]
+    }
+}

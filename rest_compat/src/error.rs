@@ -1,0 +1,245 @@
+//! Errors of the REST layer and the per-group styles that render them.
+//!
+//! Every error that reaches a REST client starts as a [`RestError`]: either built from the
+//! `extensions` of a GraphQL error (`code`, `reason`, `fields`; see the server's error module)
+//! or raised by the engine itself before the operation runs (malformed body, missing field,
+//! body too large). A group's [`ErrorStyle`] turns it into the status code and JSON body its
+//! document specifies (`../shared/spec/ENDPOINTS.md`, "Decision (errors)").
+
+use std::collections::BTreeMap;
+
+use async_graphql::ServerError;
+use http::StatusCode;
+use serde_json::Value;
+
+/// The stable error codes VisionFlow's GraphQL errors carry in `extensions.code`, plus the
+/// transport-level failures only the REST layer can meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No credentials, or credentials that do not verify.
+    Unauthenticated,
+    /// Authenticated, but not allowed.
+    Forbidden,
+    /// The resource does not exist or belongs to another account.
+    NotFound,
+    /// Input that fails validation (missing, mistyped, out of range, malformed body).
+    BadUserInput,
+    /// The write would violate a uniqueness rule.
+    Conflict,
+    /// Too many requests.
+    RateLimited,
+    /// Anything else; details are logged, never returned.
+    Internal,
+    /// The request body exceeds the configured limit.
+    PayloadTooLarge,
+    /// A body in a content type the route does not accept.
+    UnsupportedMediaType,
+    /// The server is saturated (e.g. the inference queue is full).
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// Parses the `extensions.code` string of a GraphQL error.
+    pub fn from_graphql(code: &str) -> Option<Self> {
+        Some(match code {
+            "UNAUTHENTICATED" => Self::Unauthenticated,
+            "FORBIDDEN" => Self::Forbidden,
+            "NOT_FOUND" => Self::NotFound,
+            "BAD_USER_INPUT" => Self::BadUserInput,
+            "CONFLICT" => Self::Conflict,
+            "RATE_LIMITED" => Self::RateLimited,
+            "INTERNAL" => Self::Internal,
+            "PAYLOAD_TOO_LARGE" => Self::PayloadTooLarge,
+            "UNAVAILABLE" => Self::Unavailable,
+            _ => return None,
+        })
+    }
+
+    /// The HTTP status most groups use for this code.
+    pub fn default_status(self) -> StatusCode {
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadUserInput => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// One error as the REST layer sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestError {
+    /// Stable category.
+    pub code: ErrorCode,
+    /// Human-readable message, safe to show.
+    pub message: String,
+    /// Finer machine-readable cause (`INVALID_TOKEN`, `USERNAME_TAKEN`, `CAMERA_NOT_FOUND` …).
+    pub reason: Option<String>,
+    /// Per-field messages for validation failures, keyed by the documented field name.
+    pub fields: BTreeMap<String, Vec<String>>,
+    /// Seconds a client should wait before retrying (429/503).
+    pub retry_after: Option<u64>,
+}
+
+impl RestError {
+    /// An error with a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            reason: None,
+            fields: BTreeMap::new(),
+            retry_after: None,
+        }
+    }
+
+    /// A validation error carrying per-field messages.
+    pub fn validation(fields: BTreeMap<String, Vec<String>>) -> Self {
+        let message = match fields.iter().next() {
+            Some((field, msgs)) if fields.len() == 1 && msgs.len() == 1 => {
+                format!("{field}: {}", msgs[0])
+            }
+            _ => "Request data failed validation".to_owned(),
+        };
+        Self {
+            fields,
+            ..Self::new(ErrorCode::BadUserInput, message)
+        }
+    }
+
+    /// Builds the REST view of a GraphQL error. Errors without a known `extensions.code`
+    /// are raised by GraphQL validation of the variables the engine built from the request
+    /// (the stored operations themselves are validated by a test), so they are bad input.
+    pub fn from_server_error(err: &ServerError) -> Self {
+        let ext = err.extensions.as_ref();
+        let text = |name: &str| match ext.and_then(|e| e.get(name)) {
+            Some(async_graphql::Value::String(s)) => Some(s.clone()),
+            Some(async_graphql::Value::Enum(s)) => Some(s.to_string()),
+            _ => None,
+        };
+        let code = text("code")
+            .and_then(|c| ErrorCode::from_graphql(&c))
+            .unwrap_or(ErrorCode::BadUserInput);
+        let mut fields = BTreeMap::new();
+        if let Some(async_graphql::Value::Object(map)) = ext.and_then(|e| e.get("fields")) {
+            for (k, v) in map {
+                let msgs = match v {
+                    async_graphql::Value::List(items) => items
+                        .iter()
+                        .filter_map(|i| match i {
+                            async_graphql::Value::String(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    async_graphql::Value::String(s) => vec![s.clone()],
+                    _ => Vec::new(),
+                };
+                fields.insert(k.to_string(), msgs);
+            }
+        }
+        let retry_after = match ext.and_then(|e| e.get("retryAfter")) {
+            Some(async_graphql::Value::Number(n)) => n.as_u64(),
+            _ => None,
+        };
+        Self {
+            code,
+            message: err.message.clone(),
+            reason: text("reason"),
+            fields,
+            retry_after,
+        }
+    }
+}
+
+/// How a group renders errors: status code and JSON body.
+pub trait ErrorStyle: Send + Sync + 'static {
+    /// Renders one error.
+    fn render(&self, error: &RestError) -> (StatusCode, Value);
+}
+
+/// The `monitor` group's style (monitor-api.zh-TW.txt, error code table at the end):
+/// `{"status":"error","message":…,"error_code":…}` with 401 `AUTH_REQUIRED`/`INVALID_TOKEN`,
+/// 403 `INSUFFICIENT_PERMISSIONS`, 404 `RESOURCE_NOT_FOUND`, 422 `VALIDATION_ERROR`,
+/// 429 `RATE_LIMIT_EXCEEDED`, 500 `SERVER_ERROR`. A finer `reason` (e.g. `INVALID_TOKEN`,
+/// `CAMERA_NOT_FOUND`) replaces the default code; validation failures add `errors`
+/// (`{"field": ["message"]}`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MonitorStyle;
+
+impl ErrorStyle for MonitorStyle {
+    fn render(&self, error: &RestError) -> (StatusCode, Value) {
+        let default_code = match error.code {
+            ErrorCode::Unauthenticated => "AUTH_REQUIRED",
+            ErrorCode::Forbidden => "INSUFFICIENT_PERMISSIONS",
+            ErrorCode::NotFound => "RESOURCE_NOT_FOUND",
+            ErrorCode::BadUserInput => "VALIDATION_ERROR",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::RateLimited => "RATE_LIMIT_EXCEEDED",
+            ErrorCode::Internal => "SERVER_ERROR",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::Unavailable => "SERVICE_UNAVAILABLE",
+        };
+        let mut body = serde_json::Map::new();
+        body.insert("status".into(), "error".into());
+        body.insert("message".into(), error.message.clone().into());
+        body.insert(
+            "error_code".into(),
+            error.reason.as_deref().unwrap_or(default_code).into(),
+        );
+        if !error.fields.is_empty() {
+            body.insert("errors".into(), serde_json::json!(error.fields));
+        }
+        (error.code.default_status(), Value::Object(body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monitor_style_uses_reason_and_fields() {
+        let mut fields = BTreeMap::new();
+        fields.insert("username".to_owned(), vec!["is required".to_owned()]);
+        let err = RestError::validation(fields);
+        let (status, body) = MonitorStyle.render(&err);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error_code"], "VALIDATION_ERROR");
+        assert_eq!(body["errors"]["username"][0], "is required");
+        assert_eq!(body["message"], "username: is required");
+
+        let mut err = RestError::new(ErrorCode::Unauthenticated, "Token is invalid");
+        err.reason = Some("INVALID_TOKEN".into());
+        let (status, body) = MonitorStyle.render(&err);
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            body,
+            serde_json::json!({"status":"error","message":"Token is invalid","error_code":"INVALID_TOKEN"})
+        );
+    }
+
+    #[test]
+    fn graphql_errors_map_by_extension_code() {
+        let mut err = ServerError::new("nope", None);
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", "NOT_FOUND");
+        ext.set("reason", "CAMERA_NOT_FOUND");
+        err.extensions = Some(ext);
+        let rest = RestError::from_server_error(&err);
+        assert_eq!(rest.code, ErrorCode::NotFound);
+        assert_eq!(rest.reason.as_deref(), Some("CAMERA_NOT_FOUND"));
+
+        let plain = ServerError::new("Invalid value for argument", None);
+        assert_eq!(
+            RestError::from_server_error(&plain).code,
+            ErrorCode::BadUserInput
+        );
+    }
+}

@@ -1,0 +1,375 @@
+//! VisionFlow's REST compatibility layer.
+//!
+//! Each documented REST route of the five user documents (`../shared/spec/ENDPOINTS.md`) is a
+//! [`Route`]: method + path template + a stored GraphQL operation (a `.graphql` file under
+//! `operations/<group>/`) + the status and JSON template that shape its answer. A [`Group`]
+//! adds the document's error style. [`router`] turns groups into an axum router that runs
+//! every request through an async-graphql [`Executor`]: one business path, the GraphQL
+//! resolvers, and never a second one.
+//!
+//! This crate knows async-graphql's `Executor`, not the server crate. Authentication reaches
+//! the resolvers through [`Options::prepare`], which the server uses to copy what its
+//! middleware resolved from `X-API-Key` / `Authorization: Bearer` into the request data.
+
+pub mod coerce;
+pub mod error;
+pub mod groups;
+pub mod operation;
+pub mod shape;
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use async_graphql::{Executor, UploadValue, Variables};
+use axum::{
+    Router,
+    extract::{FromRequest, FromRequestParts, Multipart, RawPathParams, Request},
+    http::{HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{MethodFilter, MethodRouter},
+};
+use serde_json::Value;
+
+pub use coerce::{Body, FilePart, Inputs};
+pub use error::{ErrorCode, ErrorStyle, MonitorStyle, RestError};
+pub use operation::{OperationError, StoredOperation, VarType, VariableDef};
+
+/// Turns the HTTP request parts into request data for the GraphQL request (authentication).
+pub type Prepare = Arc<
+    dyn Fn(&http::request::Parts, async_graphql::Request) -> async_graphql::Request + Send + Sync,
+>;
+
+/// One documented REST route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// HTTP method.
+    pub method: Method,
+    /// Path template in axum syntax (`/cameras/{camera_id}`).
+    pub path: &'static str,
+    /// The stored operation it runs.
+    pub operation: StoredOperation,
+    /// Status on success (200, 201, 204 …).
+    pub status: StatusCode,
+    /// Template of the success body (see [`shape`]); `None` answers `data` as is.
+    pub template: Option<Value>,
+}
+
+impl Route {
+    /// A route answering 200 with `data` as is.
+    pub fn new(method: Method, path: &'static str, operation: StoredOperation) -> Self {
+        Self {
+            method,
+            path,
+            operation,
+            status: StatusCode::OK,
+            template: None,
+        }
+    }
+
+    /// Sets the success status.
+    #[must_use]
+    pub fn status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Sets the success body template.
+    #[must_use]
+    pub fn shape(mut self, template: Value) -> Self {
+        self.template = Some(template);
+        self
+    }
+}
+
+/// A documented group: its routes and its error style.
+#[derive(Clone)]
+pub struct Group {
+    /// Group name as in ENDPOINTS.md (`monitor`, `parking` …).
+    pub name: &'static str,
+    /// How the group's document renders errors.
+    pub style: Arc<dyn ErrorStyle>,
+    /// The routes.
+    pub routes: Vec<Route>,
+}
+
+/// Router options.
+#[derive(Clone)]
+pub struct Options {
+    /// Largest accepted request body in bytes; larger bodies get 413 in the group's style.
+    pub body_limit: usize,
+    /// Hook that adds request data (authentication) to each GraphQL request.
+    pub prepare: Prepare,
+}
+
+/// Loads a stored operation file from `operations/` at compile time.
+///
+/// # Panics
+/// At start-up when the file does not hold exactly one named operation; a test loads every
+/// group so this cannot reach a release.
+#[macro_export]
+macro_rules! stored {
+    ($file:literal) => {
+        $crate::StoredOperation::parse(
+            $file,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/operations/", $file)),
+        )
+        .unwrap_or_else(|e| panic!("stored operation {e}"))
+    };
+}
+
+/// Every group VisionFlow serves.
+pub fn groups() -> Vec<Group> {
+    vec![groups::monitor::group()]
+}
+
+/// Builds the axum router of the given groups over an executor.
+///
+/// # Panics
+/// When a `GET` route is bound to a mutation (mutations only run on non-GET methods), or
+/// when two routes claim the same method and path.
+pub fn router<E: Executor>(executor: E, groups: Vec<Group>, options: Options) -> Router {
+    let mut by_path: BTreeMap<&'static str, MethodRouter> = BTreeMap::new();
+    let shared = Arc::new(options);
+    for group in groups {
+        for route in group.routes {
+            assert!(
+                !(route.method == Method::GET
+                    && route.operation.kind
+                        == async_graphql::parser::types::OperationType::Mutation),
+                "GET {} runs mutation {}",
+                route.path,
+                route.operation.name
+            );
+            let filter = MethodFilter::try_from(route.method.clone())
+                .unwrap_or_else(|_| panic!("unsupported method {}", route.method));
+            let path = route.path;
+            let route = Arc::new(route);
+            let style = group.style.clone();
+            let executor = executor.clone();
+            let shared = shared.clone();
+            let handler = move |req: Request| {
+                let route = route.clone();
+                let style = style.clone();
+                let executor = executor.clone();
+                let shared = shared.clone();
+                async move {
+                    match handle(&executor, &route, &shared, req).await {
+                        Ok(resp) => resp,
+                        Err(err) => render_error(style.as_ref(), &err),
+                    }
+                }
+            };
+            let entry = by_path.remove(path).unwrap_or_default();
+            by_path.insert(path, entry.on(filter, handler));
+        }
+    }
+    by_path
+        .into_iter()
+        .fold(Router::new(), |r, (path, mr)| r.route(path, mr))
+}
+
+/// Renders an error in a group's style, with `Retry-After` when the error carries one.
+pub fn render_error(style: &dyn ErrorStyle, err: &RestError) -> Response {
+    if err.code == ErrorCode::Internal {
+        tracing::error!(message = %err.message, "internal error behind a REST route");
+    }
+    let (status, body) = style.render(err);
+    let mut resp = (status, axum::Json(body)).into_response();
+    if let Some(secs) = err.retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
+async fn handle<E: Executor>(
+    executor: &E,
+    route: &Route,
+    options: &Options,
+    req: Request,
+) -> Result<Response, RestError> {
+    let (mut parts, body) = req.into_parts();
+    let mut inputs = Inputs::default();
+    if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &()).await {
+        for (k, v) in &params {
+            inputs.path.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    if let Some(q) = parts.uri.query() {
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            inputs
+                .query
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
+        }
+    }
+    inputs.body = read_body(&parts, body, options.body_limit).await?;
+
+    let coerced =
+        coerce::coerce(&route.operation.variables, inputs).map_err(RestError::validation)?;
+    let mut request = async_graphql::Request::new(route.operation.source)
+        .operation_name(route.operation.name.clone())
+        .variables(Variables::from_value(async_graphql::Value::Object(
+            coerced.variables,
+        )));
+    for (path, file) in coerced.uploads {
+        request.set_upload(
+            &format!("variables.{path}"),
+            UploadValue {
+                filename: file.filename,
+                content_type: file.content_type,
+                content: file.bytes,
+            },
+        );
+    }
+    let request = (options.prepare)(&parts, request);
+    let response = executor.execute(request).await;
+    if let Some(err) = response.errors.first() {
+        return Err(RestError::from_server_error(err));
+    }
+    if route.status == StatusCode::NO_CONTENT {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let data = response
+        .data
+        .into_json()
+        .map_err(|e| RestError::new(ErrorCode::Internal, format!("answer is not JSON: {e}")))?;
+    let body = match &route.template {
+        Some(t) => shape::apply(t, &data),
+        None => data,
+    };
+    Ok((route.status, axum::Json(body)).into_response())
+}
+
+async fn read_body(
+    parts: &http::request::Parts,
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<Body, RestError> {
+    let too_large = || {
+        RestError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("Request body exceeds the limit of {limit} bytes"),
+        )
+    };
+    let declared_len = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_len.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+
+    if essence == "multipart/form-data" {
+        let mut req = Request::from_parts(parts.clone(), body);
+        req.extensions_mut()
+            .insert(axum::extract::DefaultBodyLimit::max(limit));
+        let mut mp = Multipart::from_request(req, &()).await.map_err(|e| {
+            RestError::new(
+                ErrorCode::BadUserInput,
+                format!("Malformed multipart body: {e}"),
+            )
+        })?;
+        let mut text: std::collections::HashMap<String, Vec<String>> = Default::default();
+        let mut files: std::collections::HashMap<String, Vec<FilePart>> = Default::default();
+        loop {
+            let field = match mp.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                Err(e) => {
+                    return Err(RestError::new(
+                        ErrorCode::BadUserInput,
+                        format!("Malformed multipart body: {}", e.body_text()),
+                    ));
+                }
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            let filename = field.file_name().map(str::to_owned);
+            let ctype = field.content_type().map(str::to_owned);
+            let data = field.bytes().await.map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    RestError::new(
+                        ErrorCode::BadUserInput,
+                        format!("Malformed multipart body: {}", e.body_text()),
+                    )
+                }
+            })?;
+            match filename {
+                Some(filename) => files.entry(name).or_default().push(FilePart {
+                    filename,
+                    content_type: ctype,
+                    bytes: data,
+                }),
+                None => {
+                    let value = String::from_utf8(data.to_vec()).map_err(|_| {
+                        RestError::new(
+                            ErrorCode::BadUserInput,
+                            format!("Multipart field {name:?} is not UTF-8 text"),
+                        )
+                    })?;
+                    text.entry(name).or_default().push(value);
+                }
+            }
+        }
+        return Ok(Body::Fields { text, files });
+    }
+
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Body::Empty);
+    }
+    // `curl -d '{…}'` labels JSON as a form; a body that parses as a JSON object is JSON.
+    let looks_json = bytes.trim_ascii_start().starts_with(b"{");
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" if !looks_json => {
+            let mut text: std::collections::HashMap<String, Vec<String>> = Default::default();
+            for (k, v) in form_urlencoded::parse(&bytes) {
+                text.entry(k.into_owned()).or_default().push(v.into_owned());
+            }
+            Ok(Body::Fields {
+                text,
+                files: Default::default(),
+            })
+        }
+        e if e.is_empty()
+            || e == "application/json"
+            || e == "text/json"
+            || e.ends_with("+json")
+            || (e == "application/x-www-form-urlencoded" && looks_json) =>
+        {
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(Value::Object(map)) => Ok(Body::Json(map)),
+                Ok(_) => Err(RestError::new(
+                    ErrorCode::BadUserInput,
+                    "JSON body must be an object",
+                )),
+                Err(e) => Err(RestError::new(
+                    ErrorCode::BadUserInput,
+                    format!("Malformed JSON body: {e}"),
+                )),
+            }
+        }
+        other => Err(RestError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("Unsupported content type {other:?}; send JSON, a form or multipart"),
+        )),
+    }
+}

@@ -1,0 +1,256 @@
+//! Typed, layered configuration: built-in defaults, then a TOML file, then `VISIONFLOW_*`
+//! environment variables, then command-line flags (each layer overrides the one before).
+//!
+//! The file is `--config FILE`, else `$VISIONFLOW_CONFIG`, else `./visionflow.toml` when it
+//! exists. Nested keys use `__` in the environment: `VISIONFLOW_AUTH__JWT_SECRET`,
+//! `VISIONFLOW_LOG__FORMAT=json`. Secrets are [`SecretString`]s: they never appear in
+//! `Debug` output or logs.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// All settings of a VisionFlow process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database, the JWT key file and stored artifacts.
+    pub data_dir: PathBuf,
+    /// Database URL (`sqlite://…` or `postgres://…`); default: `<data_dir>/visionflow.db`.
+    pub database_url: Option<SecretString>,
+    /// Logging.
+    pub log: LogSettings,
+    /// Tokens and passwords.
+    pub auth: AuthSettings,
+    /// HTTP limits.
+    pub http: HttpSettings,
+    /// GraphQL limits.
+    pub graphql: GraphqlSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            log: LogSettings::default(),
+            auth: AuthSettings::default(),
+            http: HttpSettings::default(),
+            graphql: GraphqlSettings::default(),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging settings. `RUST_LOG`, when set, overrides `level`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// An `EnvFilter` directive, e.g. `info` or `visionflow=debug,sqlx=warn`.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info,sqlx=warn,sea_orm=warn".into(),
+        }
+    }
+}
+
+/// Token and password settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC key for JWTs (HS256). When unset, a random key is created once in
+    /// `<data_dir>/jwt.key` (mode 0600) and reused.
+    pub jwt_secret: Option<SecretString>,
+    /// Access-token lifetime, seconds.
+    pub access_token_ttl_secs: u64,
+    /// Refresh-token lifetime, seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Argon2id memory cost, KiB (OWASP: 19456).
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations (OWASP: 2).
+    pub argon2_iterations: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+/// HTTP limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Largest accepted request body, bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// GraphQL limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GraphqlSettings {
+    /// Deepest selection set accepted.
+    pub depth_limit: usize,
+    /// Largest query complexity accepted (each field counts 1 unless it says otherwise).
+    pub complexity_limit: usize,
+}
+
+impl Default for GraphqlSettings {
+    fn default() -> Self {
+        Self {
+            depth_limit: 16,
+            complexity_limit: 2_000,
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers in charge.
+#[derive(Debug, Default, Serialize)]
+pub struct CliOverrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads the layers: defaults, file, environment, command line.
+    ///
+    /// # Errors
+    /// A missing explicit config file, a malformed file, an unknown key or a value of the
+    /// wrong type, naming the key and the layer it came from.
+    pub fn load(
+        config_file: Option<&Path>,
+        overrides: &CliOverrides,
+    ) -> Result<Self, Box<figment::Error>> {
+        let env_file = std::env::var_os("VISIONFLOW_CONFIG").map(PathBuf::from);
+        let file = config_file.map(Path::to_path_buf).or(env_file);
+        let mut figment = Figment::new();
+        match file {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(Box::new(figment::Error::from(format!(
+                        "config file {} does not exist",
+                        path.display()
+                    ))));
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None => figment = figment.merge(Toml::file("visionflow.toml")),
+        }
+        figment
+            .merge(Env::prefixed("VISIONFLOW_").split("__").ignore(&["config"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The database URL to connect to: the configured one or the SQLite file in `data_dir`.
+    pub fn database_url(&self) -> String {
+        use secrecy::ExposeSecret as _;
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("visionflow.db").display()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_print() {
+        let settings = Settings {
+            database_url: Some(SecretString::from("postgres://u:hunter2@db/x")),
+            auth: AuthSettings {
+                jwt_secret: Some(SecretString::from("topsecretkey")),
+                ..AuthSettings::default()
+            },
+            ..Settings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("topsecretkey"), "{shown}");
+    }
+
+    #[test]
+    fn file_then_cli_layers() {
+        let dir = std::env::temp_dir().join(format!("vf-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("vf.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9999\"\n[log]\nformat = \"json\"\n[auth]\naccess_token_ttl_secs = 60\n",
+        )
+        .expect("write");
+        let s = Settings::load(Some(&file), &CliOverrides::default()).expect("loads");
+        assert_eq!(s.listen.port(), 9999);
+        assert_eq!(s.log.format, LogFormat::Json);
+        assert_eq!(s.auth.access_token_ttl_secs, 60);
+        let s = Settings::load(
+            Some(&file),
+            &CliOverrides {
+                listen: Some("127.0.0.1:7000".parse().expect("addr")),
+                ..CliOverrides::default()
+            },
+        )
+        .expect("loads");
+        assert_eq!(s.listen.port(), 7000);
+        std::fs::write(&file, "no_such_key = 1\n").expect("write");
+        let err = Settings::load(Some(&file), &CliOverrides::default()).expect_err("unknown key");
+        assert!(err.to_string().contains("no_such_key"), "{err}");
+        assert!(Settings::load(Some(&dir.join("missing.toml")), &CliOverrides::default()).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,5 @@
+//! sea-orm entities, one module per table.
+
+pub mod account;
+pub mod api_key;
+pub mod refresh_token;

@@ -1,0 +1,4 @@
+//! Domain services: validation at the boundary, one transaction per write, events after
+//! commit.
+
+pub mod accounts;

@@ -1,0 +1,127 @@
+//! The event bus behind GraphQL subscriptions.
+//!
+//! Services publish [`Event`]s after their transaction commits; subscription resolvers
+//! subscribe and filter. [`EventBus`] is a trait so a NATS JetStream implementation can
+//! carry events between nodes later; [`InProcessBus`] (a tokio broadcast channel) serves a
+//! single node.
+
+use chrono::{DateTime, Utc};
+use futures_util::{StreamExt as _, stream::BoxStream};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
+use uuid::Uuid;
+
+/// What happened to an account's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountEventKind {
+    /// A login issued a new token pair.
+    LoggedIn,
+    /// An API key was created.
+    ApiKeyCreated,
+    /// An API key was revoked.
+    ApiKeyRevoked,
+}
+
+/// A domain event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Something happened to an account's credentials.
+    Account {
+        /// The account.
+        account_id: Uuid,
+        /// What happened.
+        kind: AccountEventKind,
+        /// The API key concerned, if any.
+        api_key_id: Option<Uuid>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// Publishes and subscribes to domain events.
+pub trait EventBus: Send + Sync + 'static {
+    /// Publishes an event to every current subscriber (fire and forget).
+    fn publish(&self, event: Event);
+    /// A stream of the events published from now on.
+    fn subscribe(&self) -> BoxStream<'static, Event>;
+}
+
+/// A single-node bus on a tokio broadcast channel. A subscriber that falls more than
+/// `capacity` events behind skips the oldest ones (logged), never blocking publishers.
+pub struct InProcessBus {
+    tx: broadcast::Sender<Event>,
+}
+
+impl InProcessBus {
+    /// A bus buffering up to `capacity` events per slow subscriber.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            tx: broadcast::channel(capacity).0,
+        }
+    }
+}
+
+impl EventBus for InProcessBus {
+    fn publish(&self, event: Event) {
+        // An error only means nobody is subscribed.
+        let _ = self.tx.send(event);
+    }
+
+    fn subscribe(&self) -> BoxStream<'static, Event> {
+        BroadcastStream::new(self.tx.subscribe())
+            .filter_map(|item| async move {
+                match item {
+                    Ok(event) => Some(event),
+                    Err(BroadcastStreamRecvError::Lagged(n)) => {
+                        tracing::warn!(skipped = n, "slow subscriber skipped events");
+                        None
+                    }
+                }
+            })
+            .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn subscribers_receive_events_published_after_subscribing() {
+        let bus = InProcessBus::new(4);
+        bus.publish(Event::Account {
+            account_id: Uuid::nil(),
+            kind: AccountEventKind::LoggedIn,
+            api_key_id: None,
+            at: Utc::now(),
+        });
+        let mut s = bus.subscribe();
+        let e = Event::Account {
+            account_id: Uuid::new_v4(),
+            kind: AccountEventKind::ApiKeyCreated,
+            api_key_id: Some(Uuid::new_v4()),
+            at: Utc::now(),
+        };
+        bus.publish(e.clone());
+        assert_eq!(s.next().await, Some(e));
+    }
+
+    #[tokio::test]
+    async fn lagging_subscriber_skips_but_continues() {
+        let bus = InProcessBus::new(2);
+        let mut s = bus.subscribe();
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+        for id in &ids {
+            bus.publish(Event::Account {
+                account_id: *id,
+                kind: AccountEventKind::LoggedIn,
+                api_key_id: None,
+                at: Utc::now(),
+            });
+        }
+        let Some(Event::Account { account_id, .. }) = s.next().await else {
+            panic!("an event")
+        };
+        assert_eq!(account_id, ids[3], "the two newest are kept");
+    }
+}

@@ -1,0 +1,177 @@
+//! Building and running the application: state, router, listener, graceful shutdown.
+
+use std::{future::Future, net::SocketAddr, ops::Deref, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use axum::Router;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::{
+    auth::{jwt::JwtKeys, password::PasswordHasher},
+    config::Settings,
+    db,
+    domain::accounts::AccountService,
+    events::{EventBus, InProcessBus},
+    graphql, http,
+};
+
+/// Everything a request handler or resolver needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<App>);
+
+/// The application's services.
+pub struct App {
+    /// Effective settings.
+    pub settings: Settings,
+    /// Database pool.
+    pub db: DatabaseConnection,
+    /// Accounts, tokens and API keys.
+    pub accounts: AccountService,
+    /// Domain events for subscriptions.
+    pub bus: Arc<dyn EventBus>,
+}
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the services over an open, migrated database. Creates `data_dir` and the JWT
+    /// key file when needed.
+    ///
+    /// # Errors
+    /// The data directory or key file cannot be created, or settings are invalid.
+    pub fn new(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
+        let keys = JwtKeys::load(settings.auth.jwt_secret.as_ref(), &settings.data_dir)?;
+        let hasher = PasswordHasher::new(
+            settings.auth.argon2_memory_kib,
+            settings.auth.argon2_iterations,
+        )?;
+        let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new(1024));
+        let accounts =
+            AccountService::new(db.clone(), hasher, keys, settings.auth.clone(), bus.clone());
+        Ok(Self(Arc::new(App {
+            settings,
+            db,
+            accounts,
+            bus,
+        })))
+    }
+
+    /// The full HTTP router over this state.
+    pub fn router(&self) -> Router {
+        let schema = graphql::build(self.clone(), &self.settings.graphql);
+        http::router(self.clone(), schema)
+    }
+}
+
+/// A bound server, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+/// How long open connections (websockets, streams) may take to finish after a shutdown
+/// signal before the server closes them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+impl Application {
+    /// Opens the configured database (SQLite file in `data_dir` by default), applies
+    /// migrations, builds the state and binds the listener.
+    ///
+    /// # Errors
+    /// The database cannot be opened or migrated, or the address cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
+        let db = db::connect(&settings.database_url(), None).await?;
+        db::migrate(&db).await?;
+        let listen = settings.listen;
+        let state = AppState::new(settings, db)?;
+        Self::bind(state, listen).await
+    }
+
+    /// Binds a listener for an existing state (tests use port 0).
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub async fn bind(state: AppState, listen: SocketAddr) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        Ok(Self {
+            listener,
+            router: state.router(),
+        })
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    /// The socket has no local address (does not happen once bound).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets open requests finish
+    /// and closes connections still open after a grace period.
+    ///
+    /// # Errors
+    /// The server failed.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutdown requested");
+            let _ = tx.send(true);
+        });
+        let mut graceful = rx.clone();
+        let mut forced = rx;
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            let _ = graceful.wait_for(|stop| *stop).await;
+        });
+        tokio::select! {
+            result = std::future::IntoFuture::into_future(server) => result.context("server failed")?,
+            () = async move {
+                let _ = forced.wait_for(|stop| *stop).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
+        }
+        tracing::info!("server stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
