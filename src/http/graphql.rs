@@ -3,28 +3,55 @@
 //! with its assets served from the binary.
 
 use async_graphql::{Data, http::ALL_WEBSOCKET_PROTOCOLS};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{
+    GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket, rejection::GraphQLRejection,
+};
 use axum::{
-    Extension,
-    extract::{Path, State, WebSocketUpgrade},
+    Extension, Json,
+    extract::{FromRequest as _, Path, State, WebSocketUpgrade},
     http::{StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
 
+use serde_json::json;
+
 use super::HttpState;
 use crate::auth::{self, Auth, Presented};
 
-/// `POST /graphql`.
+/// `POST /graphql`. Bodies over `http.max_body_bytes` get 413 whether or not they declare
+/// a `Content-Length`; a body that is not a GraphQL request gets 400.
 pub async fn execute(
     State(state): State<HttpState>,
     Extension(auth): Extension<Auth>,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
-    state
-        .schema
-        .execute(request.into_inner().data(auth))
-        .await
-        .into()
+    request: axum::extract::Request,
+) -> Response {
+    let limit = state.app.settings.http.max_body_bytes;
+    let (parts, body) = request.into_parts();
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(json!({"errors": [{"message": format!("Request body exceeds the limit of {limit} bytes"),
+                                     "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]})),
+        )
+            .into_response()
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return too_large();
+    };
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    match GraphQLRequest::<GraphQLRejection>::from_request(request, &()).await {
+        Ok(req) => GraphQLResponse::from(state.schema.execute(req.into_inner().data(auth)).await)
+            .into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
 }
 
 /// `GET /graphql/ws`. Credentials come from the `connection_init` payload

@@ -26,13 +26,22 @@ pub struct HttpState {
     pub schema: AppSchema,
 }
 
-/// Builds the router: health, GraphQL (HTTP, websocket, GraphiQL), the REST groups, and the
-/// middleware stack (tracing, panic → 500 JSON, body limit, authentication).
+/// Builds the router: health, GraphQL (HTTP, websocket, GraphiQL), every documented REST
+/// group, and the middleware stack (tracing, panic → 500 JSON, body limit, authentication).
 pub fn router(app: AppState, schema: AppSchema) -> Router {
+    router_with_groups(app, schema, rest_compat::groups())
+}
+
+/// [`router`] with the given REST groups (tests mount extra groups this way).
+pub fn router_with_groups(
+    app: AppState,
+    schema: AppSchema,
+    groups: Vec<rest_compat::Group>,
+) -> Router {
     let body_limit = app.settings.http.max_body_bytes;
     let rest = rest_compat::router(
         schema.clone(),
-        rest_compat::groups(),
+        groups,
         rest_compat::Options {
             body_limit,
             prepare: Arc::new(|parts, request| {

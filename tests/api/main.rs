@@ -1,1 +1,13 @@
+//! VisionFlow's integration tests: one binary, one module per area. Run against SQLite by
+//! default and against PostgreSQL with `VF_TEST_DATABASE_URL=postgres://…` (see README).
 
+mod helpers;
+
+mod accounts_graphql;
+mod accounts_rest;
+mod api_keys;
+mod bad_input;
+mod graphiql;
+mod health;
+mod schema;
+mod websocket;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every VisionFlow test on a fresh machine of the project's kind: the workspace's unit
+# tests, then the integration suite (tests/api) against SQLite and against the PostgreSQL
+# on 127.0.0.1:5432 (override with VF_TEST_DATABASE_URL). Installs nothing beyond what the
+# tests need (today: none; the Rust toolchain is on the machine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_URL="${VF_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+# PostgreSQL is started before each session on this machine kind; start it if it stopped.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "PostgreSQL is not answering on 127.0.0.1:5432; trying to start it" >&2
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+
+drop_test_schemas() {
+  psql "$PG_URL" -qAt -v ON_ERROR_STOP=1 -c "
+    DO \$\$ DECLARE s text; BEGIN
+      FOR s IN SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'vf\_test\_%' LOOP
+        EXECUTE format('DROP SCHEMA %I CASCADE', s);
+      END LOOP;
+    END \$\$;"
+}
+drop_test_schemas
+
+echo "== build"
+cargo build --locked --workspace --all-targets
+
+echo "== tests on SQLite (embedded default)"
+cargo test --locked --workspace
+
+echo "== integration tests on PostgreSQL ($PG_URL, one fresh schema per TestApp)"
+VF_TEST_DATABASE_URL="$PG_URL" cargo test --locked --test api
+
+drop_test_schemas
+echo "== all tests passed on SQLite and PostgreSQL"

@@ -1,0 +1,228 @@
+//! TestApp: a whole VisionFlow over a real database.
+//!
+//! The database is SQLite (a file in a temporary data dir) unless `VF_TEST_DATABASE_URL`
+//! names a PostgreSQL server; then each TestApp gets a fresh schema (`vf_test_<uuid>`) so
+//! tests run in parallel without seeing each other's rows. HTTP goes through the router with
+//! `oneshot`; websockets use a real port on 127.0.0.1.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode},
+};
+use http_body_util::BodyExt as _;
+use sea_orm::{
+    ConnectionTrait as _, Database, DatabaseConnection, EntityTrait as _, PaginatorTrait as _,
+};
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+use visionflow::{
+    config::Settings,
+    db::{self, entities},
+    startup::{AppState, Application},
+};
+
+/// A running application under test.
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    _data_dir: tempfile::TempDir,
+}
+
+/// A response, fully read.
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Tokens of a logged-in test user.
+pub struct User {
+    pub account_uuid: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings {
+            data_dir: data_dir.path().to_path_buf(),
+            ..Settings::default()
+        };
+        configure(&mut settings);
+        let db = connect(&settings).await;
+        db::migrate(&db).await.expect("migrations run");
+        let state = AppState::new(settings, db).expect("state");
+        let router = state.router();
+        Self {
+            state,
+            router,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Replaces the router (e.g. with extra REST groups mounted).
+    pub fn with_router(mut self, router: Router) -> Self {
+        self.router = router;
+        self
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> TestResponse {
+        let mut req = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            req = req.header(
+                HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                HeaderValue::from_str(v).expect("header value"),
+            );
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(body.into()).expect("request"))
+            .await
+            .expect("infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str, headers: &[(&str, &str)]) -> TestResponse {
+        self.request(Method::GET, uri, headers, Body::empty()).await
+    }
+
+    pub async fn post_json(
+        &self,
+        uri: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut h = vec![("content-type", "application/json")];
+        h.extend_from_slice(headers);
+        self.request(Method::POST, uri, &h, body.to_string()).await
+    }
+
+    /// Runs a GraphQL operation over `POST /graphql` and returns the JSON answer.
+    pub async fn graphql(&self, query: &str, variables: Value, headers: &[(&str, &str)]) -> Value {
+        let resp = self
+            .post_json(
+                "/graphql",
+                &json!({"query": query, "variables": variables}),
+                headers,
+            )
+            .await;
+        assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
+        resp.json()
+    }
+
+    /// Registers and logs in through the documented REST routes.
+    pub async fn user(&self, username: &str) -> User {
+        let password = "secure_password_123";
+        let r = self
+            .post_json(
+                "/register",
+                &json!({"username": username, "email": format!("{username}@example.com"), "password": password}),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let r = self
+            .post_json(
+                "/login",
+                &json!({"username": username, "password": password}),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let j = r.json();
+        User {
+            account_uuid: j["account_uuid"].as_str().expect("uuid").to_owned(),
+            access_token: j["access_token"].as_str().expect("access").to_owned(),
+            refresh_token: j["refresh_token"].as_str().expect("refresh").to_owned(),
+        }
+    }
+
+    pub async fn account_count(&self) -> u64 {
+        entities::account::Entity::find()
+            .count(&self.state.db)
+            .await
+            .expect("count")
+    }
+
+    pub async fn api_key_count(&self) -> u64 {
+        entities::api_key::Entity::find()
+            .count(&self.state.db)
+            .await
+            .expect("count")
+    }
+
+    /// Serves the app on a real loopback port; the server stops when the returned sender
+    /// is dropped.
+    pub async fn serve(&self) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        let app = Application::bind(self.state.clone(), "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+        let addr = app.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        (addr, tx)
+    }
+}
+
+impl User {
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.access_token)
+    }
+}
+
+async fn connect(settings: &Settings) -> DatabaseConnection {
+    match std::env::var("VF_TEST_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            let schema = format!("vf_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&url).await.expect("PostgreSQL reachable");
+            admin
+                .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+                .await
+                .expect("create schema");
+            admin.close().await.expect("close");
+            db::connect(&url, Some(&schema)).await.expect("connect")
+        }
+        _ => db::connect(&settings.database_url(), None)
+            .await
+            .expect("connect sqlite"),
+    }
+}
