@@ -16,7 +16,7 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
 fi
 
 drop_test_schemas() {
-  psql "$PG_URL" -qAt -v ON_ERROR_STOP=1 -c "
+  PGOPTIONS="-c client_min_messages=warning" psql "$PG_URL" -qAt -v ON_ERROR_STOP=1 -c "
     DO \$\$ DECLARE s text; BEGIN
       FOR s IN SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'vf\_test\_%' LOOP
         EXECUTE format('DROP SCHEMA %I CASCADE', s);
