@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # Runs every VisionFlow test on a fresh machine of the project's kind: the workspace's unit
 # tests, then the integration suite (tests/api) against SQLite and against the PostgreSQL
-# on 127.0.0.1:5432 (override with VF_TEST_DATABASE_URL). Installs nothing beyond what the
-# tests need (today: none; the Rust toolchain is on the machine).
+# on 127.0.0.1:5432 (override with VF_TEST_DATABASE_URL). Installs what the tests need:
+# Debian's chromium (GraphiQL is tested in a real headless browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG_URL="${VF_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "$@" \
+    || { $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "$@"; }
+}
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium (browser test of GraphiQL)"
+  apt_install chromium
+fi
+export VF_REQUIRE_BROWSER=1
 
 # PostgreSQL is started before each session on this machine kind; start it if it stopped.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

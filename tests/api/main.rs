@@ -7,6 +7,7 @@ mod accounts_graphql;
 mod accounts_rest;
 mod api_keys;
 mod bad_input;
+mod browser;
 mod graphiql;
 mod health;
 mod schema;
