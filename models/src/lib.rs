@@ -1,10 +1,20 @@
-//! VisionFlow's vision models.
+//! VisionFlow's vision models, in candle.
 //!
-//! This crate holds model code only — no tokio, axum or sea-orm — so the server can run it on
-//! dedicated inference threads. Today it holds the manifest of the default models
-//! ([`Manifest`], `manifest.json`); the candle implementations of YOLOv8/YOLO11 (detect and
-//! segment heads) and PP-OCRv4 (DBNet detection, SVTR-LCNet + CTC recognition) follow in
-//! issue 3, as do letterbox, NMS and the weight import from ONNX.
+//! Model code only — no tokio, axum or sea-orm — so the server runs it on dedicated
+//! inference threads:
+//! - [`onnx`]: reading weights and metadata from ONNX files (prost);
+//! - [`import`]: Ultralytics exports → `model.safetensors` + `model.json`;
+//! - [`yolo`]: YOLOv8 / YOLO11 networks, detect and segment heads;
+//! - [`preprocess`]: letterbox; [`postprocess`]: confidence filter, NMS, masks;
+//! - [`detector`]: all of it behind one `detect` call;
+//! - [`Manifest`]: the default models and the wheels their weights come from.
+
+pub mod detector;
+pub mod import;
+pub mod onnx;
+pub mod postprocess;
+pub mod preprocess;
+pub mod yolo;
 
 use serde::Deserialize;
 
@@ -47,9 +57,21 @@ pub struct Manifest {
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    /// The manifest does not parse.
-    #[error("invalid model manifest: {0}")]
-    Manifest(#[from] serde_json::Error),
+    /// A JSON file (manifest, sidecar) does not parse.
+    #[error("invalid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A file could not be read or written.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// The file is not a usable ONNX model.
+    #[error("{0}")]
+    Onnx(String),
+    /// The model is ONNX but not of a supported kind.
+    #[error("unsupported model: {0}")]
+    Unsupported(String),
+    /// Tensor computation failed (usually weights that do not fit the structure).
+    #[error("tensor error: {0}")]
+    Candle(#[from] candle_core::Error),
 }
 
 impl Manifest {

@@ -36,3 +36,29 @@ async fn unknown_routes_answer_json_404() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.json(), serde_json::json!({"detail": "Not Found"}));
 }
+
+#[tokio::test]
+async fn the_server_stops_when_asked() {
+    let app = TestApp::spawn().await;
+    let (addr, stop) = app.serve().await;
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("listening");
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await.expect("read");
+    assert!(buf.starts_with("HTTP/1.1 200"), "{buf}");
+    drop(stop);
+    let mut refused = false;
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(refused, "the listener closed after the shutdown signal");
+}
