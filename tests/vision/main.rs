@@ -1,0 +1,42 @@
+//! Vision tests on real weights and real images: candle against ONNX Runtime fixtures
+//! (`tests/fixtures/reference`, made by `scripts/reference/yolo_reference.py`) and the CLI's
+//! handling of bad input.
+//!
+//! Weights come from `visionflow models fetch` and images from `scripts/fetch-samples.sh`
+//! (both run by `scripts/test.sh`): `VF_MODELS_DIR` (default `data/models`) and
+//! `VF_SAMPLES_DIR` (default `data/samples`). With `VF_REQUIRE_MODELS=1` (set by
+//! `scripts/test.sh`) missing data fails the tests instead of skipping them.
+
+mod cli;
+mod parity;
+
+use std::path::PathBuf;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn dir_from(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(default))
+}
+
+/// The models and samples directories, or `None` (test skipped) when they are absent and
+/// not required.
+pub fn data() -> Option<(PathBuf, PathBuf)> {
+    let models = dir_from("VF_MODELS_DIR", "data/models");
+    let samples = dir_from("VF_SAMPLES_DIR", "data/samples");
+    let ok = models.join("vehicles/model.json").is_file() && samples.join("bus.jpg").is_file();
+    if !ok {
+        assert!(
+            std::env::var_os("VF_REQUIRE_MODELS").is_none(),
+            "VF_REQUIRE_MODELS is set but {} or {} lacks the models or samples",
+            models.display(),
+            samples.display()
+        );
+        eprintln!("skipping: no models/samples (scripts/test.sh fetches them)");
+        return None;
+    }
+    Some((models, samples))
+}
