@@ -10,7 +10,9 @@
 //! - [`Manifest`]: the default models and the wheels their weights come from.
 
 pub mod detector;
+pub mod graph;
 pub mod import;
+pub mod ocr;
 pub mod onnx;
 pub mod postprocess;
 pub mod preprocess;

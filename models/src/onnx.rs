@@ -138,6 +138,8 @@ pub struct Weight {
     pub dims: Vec<usize>,
     /// Values.
     pub data: Vec<f32>,
+    /// For INT32/INT64 tensors (shapes, axes, indices): the exact integers.
+    pub ints: Option<Vec<i64>>,
 }
 
 impl TensorProto {
@@ -196,7 +198,22 @@ impl TensorProto {
                 &format!("{} values for shape {dims:?}", data.len()),
             ));
         }
-        Ok(Weight { dims, data })
+        let ints = match self.data_type {
+            6 if !raw.is_empty() => Some(
+                raw.chunks_exact(4)
+                    .map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                    .collect(),
+            ),
+            6 => Some(self.int32_data.iter().map(|&v| i64::from(v)).collect()),
+            7 if !raw.is_empty() => Some(
+                raw.chunks_exact(8)
+                    .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                    .collect(),
+            ),
+            7 => Some(self.int64_data.clone()),
+            _ => None,
+        };
+        Ok(Weight { dims, data, ints })
     }
 }
 
@@ -213,6 +230,10 @@ pub struct OnnxModel {
     pub metadata: BTreeMap<String, String>,
     /// The graph's nodes (for structure inference).
     pub nodes: Vec<NodeProto>,
+    /// Graph input names (may include initializers in older IR versions).
+    pub inputs: Vec<String>,
+    /// Graph output names.
+    pub outputs: Vec<String>,
 }
 
 impl OnnxModel {
@@ -266,6 +287,8 @@ impl OnnxModel {
         Ok(Self {
             weights,
             metadata,
+            inputs: graph.input.iter().map(|i| i.name.clone()).collect(),
+            outputs: graph.output.iter().map(|o| o.name.clone()).collect(),
             nodes: graph.node,
         })
     }

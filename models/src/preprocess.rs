@@ -82,13 +82,7 @@ pub fn letterbox(
         "invalid image buffer"
     );
     let plan = Letterbox::plan(w, h, dst_w, dst_h);
-    let resized = if plan.new_w == w && plan.new_h == h {
-        rgb[..3 * w * h].to_vec()
-    } else if w == 2 * plan.new_w && h == 2 * plan.new_h {
-        area_half(rgb, w, h)
-    } else {
-        resize_bilinear(rgb, w, h, plan.new_w, plan.new_h)
-    };
+    let resized = resize_rgb(rgb, w, h, plan.new_w, plan.new_h);
     let plane = dst_w * dst_h;
     let grey = 114.0 / 255.0;
     let mut out = vec![grey; 3 * plane];
@@ -138,6 +132,18 @@ fn linear_taps(src: usize, dst: usize) -> Vec<(usize, usize, i32, i32)> {
             (s, (s + 1).min(src - 1), a, b)
         })
         .collect()
+}
+
+/// Bilinear resize of an interleaved RGB8 image as OpenCV's `INTER_LINEAR` does it
+/// (11-bit fixed-point weights; area averaging on an exact 2× shrink).
+pub fn resize_rgb(rgb: &[u8], w: usize, h: usize, nw: usize, nh: usize) -> Vec<u8> {
+    if nw == w && nh == h {
+        rgb[..3 * w * h].to_vec()
+    } else if w == 2 * nw && h == 2 * nh {
+        area_half(rgb, w, h)
+    } else {
+        resize_bilinear(rgb, w, h, nw, nh)
+    }
 }
 
 fn resize_bilinear(rgb: &[u8], w: usize, h: usize, nw: usize, nh: usize) -> Vec<u8> {
