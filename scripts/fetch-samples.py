@@ -2,7 +2,8 @@
 """Fetches the real sample images the tests use, from PyPI source distributions.
 
 - bus.jpg, zidane.jpg: Ultralytics' own samples, from the `ultralytics` sdist;
-- test_plate_1.png, test_plate_2.png: licence-plate crops, from the `fast-plate-ocr` sdist.
+- test_plate_1.png, test_plate_2.png: licence-plate crops, from the `fast-plate-ocr` sdist;
+- rear_car.png: a real rear-car photo (plate 5AU 5341), from the `fast-alpr` sdist.
 
 Each sdist is found through PyPI's simple index (the API pip itself uses), checked
 against the sha256 the index publishes, and only the listed files are extracted into DEST
@@ -20,6 +21,9 @@ SOURCES = {
     ("ultralytics", "8.4.190"): {
         "ultralytics-8.4.190/ultralytics/assets/bus.jpg": "bus.jpg",
         "ultralytics-8.4.190/ultralytics/assets/zidane.jpg": "zidane.jpg",
+    },
+    ("fast-alpr", "0.4.0"): {
+        "fast_alpr-0.4.0/assets/test_image.png": "rear_car.png",
     },
     ("fast-plate-ocr", "1.1.0"): {
         "fast_plate_ocr-1.1.0/test/assets/test_plate_1.png": "test_plate_1.png",

@@ -38,6 +38,26 @@ pub enum Command {
     Models(ModelsCommand),
     /// Detect objects in images with a YOLO model.
     Detect(DetectCmd),
+    /// Read text in images (PP-OCRv4 detection + recognition).
+    Ocr(ReadCmd),
+    /// Read licence plates: vehicles, then the text inside each.
+    Alpr(ReadCmd),
+}
+
+/// `ocr` and `alpr` flags.
+#[derive(Debug, Args)]
+pub struct ReadCmd {
+    /// One JSON object per image and line.
+    #[arg(long)]
+    pub json: bool,
+    /// Device to run on.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: crate::vision::cli::DeviceChoice,
+    #[command(flatten)]
+    pub dir: DataDirArg,
+    /// Images (JPEG, PNG, WebP, BMP).
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
 }
 
 /// `models` subcommands.
@@ -123,7 +143,9 @@ pub fn main() -> ExitCode {
         print!("{}", graphql::sdl());
         return ExitCode::SUCCESS;
     }
-    if let Command::Models(_) | Command::Detect(_) = cli.command {
+    if let Command::Models(_) | Command::Detect(_) | Command::Ocr(_) | Command::Alpr(_) =
+        cli.command
+    {
         return vision_command(&cli);
     }
     let (overrides, serve) = match &cli.command {
@@ -143,7 +165,11 @@ pub fn main() -> ExitCode {
             },
             false,
         ),
-        Command::Schema | Command::Models(_) | Command::Detect(_) => {
+        Command::Schema
+        | Command::Models(_)
+        | Command::Detect(_)
+        | Command::Ocr(_)
+        | Command::Alpr(_) => {
             unreachable!("handled above")
         }
     };
@@ -190,7 +216,9 @@ fn vision_command(cli: &Cli) -> ExitCode {
     let data_dir = match &cli.command {
         Command::Models(ModelsCommand::Fetch(d) | ModelsCommand::List(d))
         | Command::Models(ModelsCommand::Import { dir: d, .. })
-        | Command::Detect(DetectCmd { dir: d, .. }) => d.data_dir.clone(),
+        | Command::Detect(DetectCmd { dir: d, .. })
+        | Command::Ocr(ReadCmd { dir: d, .. })
+        | Command::Alpr(ReadCmd { dir: d, .. }) => d.data_dir.clone(),
         _ => None,
     };
     let overrides = CliOverrides {
@@ -226,6 +254,8 @@ fn vision_command(cli: &Cli) -> ExitCode {
                 images: d.images.clone(),
             },
         ),
+        Command::Ocr(r) => v::ocr(&models_dir, r.device, r.json, &r.images),
+        Command::Alpr(r) => v::alpr(&models_dir, r.device, r.json, &r.images),
         _ => Ok(true),
     };
     match result {

@@ -9,6 +9,7 @@
 //! - [`detector`]: all of it behind one `detect` call;
 //! - [`Manifest`]: the default models and the wheels their weights come from.
 
+pub mod alpr;
 pub mod detector;
 pub mod graph;
 pub mod import;

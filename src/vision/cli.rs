@@ -15,7 +15,9 @@ use candle_core::Device;
 use serde_json::json;
 use visionflow_models::{
     Manifest,
+    alpr::Alpr,
     detector::YoloDetector,
+    ocr::{OcrEngine, OcrParams},
     postprocess::{DetectParams, Mask},
 };
 
@@ -216,6 +218,143 @@ pub fn detect(models_dir: &Path, args: &DetectArgs) -> anyhow::Result<bool> {
                     d.get("mask_area")
                         .map(|a| format!("  mask {a} px"))
                         .unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(all_ok)
+}
+
+/// Loads the OCR networks installed as `ocr-det` and `ocr-rec`.
+///
+/// # Errors
+/// Missing models (with the command that installs them) or unusable files.
+pub fn load_ocr(models_dir: &Path, device: &Device) -> anyhow::Result<OcrEngine> {
+    let det = models_dir
+        .join("ocr-det")
+        .join(super::registry::SOURCE_FILE);
+    let rec = models_dir
+        .join("ocr-rec")
+        .join(super::registry::SOURCE_FILE);
+    for f in [&det, &rec] {
+        anyhow::ensure!(
+            f.is_file(),
+            "{} is missing; run `visionflow models fetch`",
+            f.display()
+        );
+    }
+    OcrEngine::load(&det, &rec, device).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn quad_json(q: &[[f32; 2]; 4]) -> serde_json::Value {
+    json!(
+        q.iter()
+            .map(|p| [round(p[0], 1), round(p[1], 1)])
+            .collect::<Vec<_>>()
+    )
+}
+
+/// `visionflow ocr`: returns whether every image was processed.
+///
+/// # Errors
+/// The models cannot be loaded.
+pub fn ocr(
+    models_dir: &Path,
+    device: DeviceChoice,
+    json_out: bool,
+    images_in: &[PathBuf],
+) -> anyhow::Result<bool> {
+    let engine = load_ocr(models_dir, &device.device()?)?;
+    let mut all_ok = true;
+    for path in images_in {
+        let img = match images::open(path) {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("visionflow: {}: {e}", path.display());
+                all_ok = false;
+                continue;
+            }
+        };
+        let start = Instant::now();
+        let lines = engine.read(&img.data, img.width, img.height, &OcrParams::default())?;
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        if json_out {
+            let lines: Vec<_> = lines
+                .iter()
+                .map(|l| json!({"text": l.text, "confidence": round(l.confidence, 4), "box": quad_json(&l.quad)}))
+                .collect();
+            println!(
+                "{}",
+                json!({"image": path.display().to_string(), "inference_ms": round(ms as f32, 2), "lines": lines})
+            );
+        } else {
+            println!("{} ({} ms):", path.display(), ms.round());
+            for l in &lines {
+                println!("  {:<24} {:.3}", l.text, l.confidence);
+            }
+        }
+    }
+    Ok(all_ok)
+}
+
+/// `visionflow alpr`: returns whether every image was processed.
+///
+/// # Errors
+/// The models cannot be loaded.
+pub fn alpr(
+    models_dir: &Path,
+    device: DeviceChoice,
+    json_out: bool,
+    images_in: &[PathBuf],
+) -> anyhow::Result<bool> {
+    let device = device.device()?;
+    let registry = ModelRegistry::new(models_dir);
+    let vehicles = YoloDetector::load(&registry.resolve("vehicles")?, &device)?;
+    let pipeline = Alpr::new(vehicles, load_ocr(models_dir, &device)?);
+    let mut all_ok = true;
+    for path in images_in {
+        let img = match images::open(path) {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("visionflow: {}: {e}", path.display());
+                all_ok = false;
+                continue;
+            }
+        };
+        let start = Instant::now();
+        let plates = pipeline.read(&img.data, img.width, img.height)?;
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        if json_out {
+            let plates: Vec<_> = plates
+                .iter()
+                .map(|p| {
+                    json!({
+                        "text": p.text,
+                        "raw_text": p.raw_text,
+                        "confidence": round(p.confidence, 4),
+                        "bbox": p.bbox.iter().map(|v| round(*v, 1)).collect::<Vec<_>>(),
+                        "vehicle": p.vehicle.as_ref().map(|v| json!({
+                            "class": v.class,
+                            "confidence": round(v.confidence, 4),
+                            "bbox": v.bbox.iter().map(|x| round(*x, 1)).collect::<Vec<_>>(),
+                        })),
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                json!({"image": path.display().to_string(), "plates": plates, "inference_ms": round(ms as f32, 2)})
+            );
+        } else {
+            println!("{} ({} ms):", path.display(), ms.round());
+            for p in &plates {
+                println!(
+                    "  {:<12} {:.3}  in {}",
+                    p.text,
+                    p.confidence,
+                    p.vehicle
+                        .as_ref()
+                        .map_or("the image".to_owned(), |v| format!("a {}", v.class))
                 );
             }
         }

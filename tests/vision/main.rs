@@ -8,6 +8,7 @@
 //! `scripts/test.sh`) missing data fails the tests instead of skipping them.
 
 mod cli;
+mod ocr;
 mod parity;
 
 use std::path::PathBuf;
