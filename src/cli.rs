@@ -42,6 +42,24 @@ pub enum Command {
     Ocr(ReadCmd),
     /// Read licence plates: vehicles, then the text inside each.
     Alpr(ReadCmd),
+    /// Time candle against ONNX Runtime on the default models and the ALPR pipeline.
+    Bench(BenchCmd),
+}
+
+/// `bench` flags.
+#[derive(Debug, Args)]
+pub struct BenchCmd {
+    /// Timed runs per model (median reported).
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
+    /// Untimed warm-up runs.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// Sample images (scripts/fetch-samples.py) [default: DATA_DIR/samples].
+    #[arg(long, value_name = "DIR")]
+    pub samples: Option<PathBuf>,
+    #[command(flatten)]
+    pub dir: DataDirArg,
 }
 
 /// `ocr` and `alpr` flags.
@@ -143,8 +161,11 @@ pub fn main() -> ExitCode {
         print!("{}", graphql::sdl());
         return ExitCode::SUCCESS;
     }
-    if let Command::Models(_) | Command::Detect(_) | Command::Ocr(_) | Command::Alpr(_) =
-        cli.command
+    if let Command::Models(_)
+    | Command::Detect(_)
+    | Command::Ocr(_)
+    | Command::Alpr(_)
+    | Command::Bench(_) = cli.command
     {
         return vision_command(&cli);
     }
@@ -169,7 +190,8 @@ pub fn main() -> ExitCode {
         | Command::Models(_)
         | Command::Detect(_)
         | Command::Ocr(_)
-        | Command::Alpr(_) => {
+        | Command::Alpr(_)
+        | Command::Bench(_) => {
             unreachable!("handled above")
         }
     };
@@ -218,7 +240,8 @@ fn vision_command(cli: &Cli) -> ExitCode {
         | Command::Models(ModelsCommand::Import { dir: d, .. })
         | Command::Detect(DetectCmd { dir: d, .. })
         | Command::Ocr(ReadCmd { dir: d, .. })
-        | Command::Alpr(ReadCmd { dir: d, .. }) => d.data_dir.clone(),
+        | Command::Alpr(ReadCmd { dir: d, .. })
+        | Command::Bench(BenchCmd { dir: d, .. }) => d.data_dir.clone(),
         _ => None,
     };
     let overrides = CliOverrides {
@@ -256,6 +279,13 @@ fn vision_command(cli: &Cli) -> ExitCode {
         ),
         Command::Ocr(r) => v::ocr(&models_dir, r.device, r.json, &r.images),
         Command::Alpr(r) => v::alpr(&models_dir, r.device, r.json, &r.images),
+        Command::Bench(b) => {
+            let samples = b
+                .samples
+                .clone()
+                .unwrap_or_else(|| settings.data_dir.join("samples"));
+            crate::vision::bench::run(&models_dir, &samples, b.runs.max(1), b.warmup).map(|()| true)
+        }
         _ => Ok(true),
     };
     match result {

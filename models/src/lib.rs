@@ -15,6 +15,7 @@ pub mod graph;
 pub mod import;
 pub mod ocr;
 pub mod onnx;
+pub mod ops;
 pub mod postprocess;
 pub mod preprocess;
 pub mod yolo;

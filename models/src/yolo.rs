@@ -69,12 +69,22 @@ impl ConvBlock {
 
 impl Module for ConvBlock {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.conv.forward(x)?;
+        let y = conv_forward(&self.conv, x)?;
         if self.act {
             candle_nn::ops::silu(&y)
         } else {
             Ok(y)
         }
+    }
+}
+
+/// `Conv2d::forward` through the fast paths of [`crate::ops::conv2d`].
+fn conv_forward(conv: &Conv2d, x: &Tensor) -> Result<Tensor> {
+    let cfg = conv.config();
+    let y = crate::ops::conv2d(x, conv.weight(), cfg.padding, cfg.stride, cfg.groups)?;
+    match conv.bias() {
+        Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?),
+        None => Ok(y),
     }
 }
 
@@ -480,7 +490,7 @@ impl Module for Branch {
         for c in &self.convs {
             y = c.forward(&y)?;
         }
-        self.out.forward(&y)
+        conv_forward(&self.out, &y)
     }
 }
 
