@@ -543,4 +543,3 @@ impl OnnxGraph {
         }
     }
 }
-

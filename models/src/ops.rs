@@ -23,7 +23,59 @@ pub fn conv2d(x: &Tensor, w: &Tensor, pad: usize, stride: usize, groups: usize) 
             .broadcast_matmul(&x.reshape((n, c, h * wd))?.contiguous()?)?;
         return y.reshape((n, c_out, h, wd));
     }
+    if groups == 1 && n == 1 {
+        return im2col_conv(x, w, pad, stride);
+    }
     x.conv2d(w, pad, stride, 1, groups)
+}
+
+/// Dense convolution of one image as one matmul: the input is unfolded into columns
+/// `[C_in·kh·kw, H_out·W_out]` (in parallel, rows split across threads), then
+/// `W [C_out, C_in·kh·kw] × columns`.
+fn im2col_conv(x: &Tensor, w: &Tensor, pad: usize, stride: usize) -> Result<Tensor> {
+    let (_, c, h, wd) = x.dims4()?;
+    let (c_out, _, kh, kw) = w.dims4()?;
+    let ho = (h + 2 * pad - kh) / stride + 1;
+    let wo = (wd + 2 * pad - kw) / stride + 1;
+    let xs = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let rows = c * kh * kw;
+    let plane = ho * wo;
+    let mut cols = vec![0f32; rows * plane];
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
+    let per = rows.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for (t, chunk) in cols.chunks_mut(per * plane).enumerate() {
+            let xs = &xs;
+            scope.spawn(move || {
+                for (i, dst) in chunk.chunks_mut(plane).enumerate() {
+                    let r = t * per + i;
+                    let (ci, ky, kx) = (r / (kh * kw), (r / kw) % kh, r % kw);
+                    let src = &xs[ci * h * wd..(ci + 1) * h * wd];
+                    for oy in 0..ho {
+                        let iy = (oy * stride + ky) as isize - pad as isize;
+                        let row = &mut dst[oy * wo..(oy + 1) * wo];
+                        if iy < 0 || iy >= h as isize {
+                            row.fill(0.0);
+                            continue;
+                        }
+                        let srow = &src[iy as usize * wd..(iy as usize + 1) * wd];
+                        for (ox, v) in row.iter_mut().enumerate() {
+                            let ix = (ox * stride + kx) as isize - pad as isize;
+                            *v = if ix >= 0 && (ix as usize) < wd {
+                                srow[ix as usize]
+                            } else {
+                                0.0
+                            };
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let cols = Tensor::from_vec(cols, (rows, plane), x.device())?;
+    w.reshape((c_out, rows))?
+        .matmul(&cols)?
+        .reshape((1, c_out, ho, wo))
 }
 
 /// Depthwise convolution (`groups == channels`, one k×k filter per channel), computed
@@ -82,4 +134,104 @@ pub fn depthwise(x: &Tensor, w: &Tensor, pad: usize, sh: usize, sw: usize) -> Re
         }
     });
     Tensor::from_vec(out, (n, c, oh, ow), x.device())
+}
+
+/// Adds a per-channel bias and applies SiLU (`x·σ(x)`) in one pass over `[N, C, H, W]`,
+/// channel planes split across threads (candle's own elementwise kernels run on one thread
+/// and take a pass each).
+///
+/// # Errors
+/// Shape errors.
+pub fn bias_silu(y: &Tensor, bias: Option<&Tensor>, silu: bool) -> Result<Tensor> {
+    let (n, c, h, w) = y.dims4()?;
+    let mut data = y.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let b = match bias {
+        Some(b) => b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?,
+        None => vec![0f32; c],
+    };
+    let plane = h * w;
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
+    let planes_per = (n * c).div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for (t, chunk) in data.chunks_mut(planes_per * plane).enumerate() {
+            let b = &b;
+            scope.spawn(move || {
+                for (i, p) in chunk.chunks_mut(plane).enumerate() {
+                    let bias = b[(t * planes_per + i) % c];
+                    if silu {
+                        for v in p.iter_mut() {
+                            let z = *v + bias;
+                            *v = z / (1.0 + (-z).exp());
+                        }
+                    } else {
+                        for v in p.iter_mut() {
+                            *v += bias;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Tensor::from_vec(data, (n, c, h, w), y.device())
+}
+
+/// Transposed convolution with kernel = stride (no overlap, no padding), e.g. the 2×2
+/// stride-2 upsampling of YOLO's mask prototypes and DBNet's head: one matmul
+/// `Wᵀ [C_out·kh·kw, C_in] × x [C_in, H·W]`, then the kernel positions interleaved into
+/// the output. `w` `[C_in, C_out, kh, kw]` (ONNX/PyTorch layout), bias `[C_out]`.
+///
+/// # Errors
+/// Shape errors.
+pub fn conv_transpose_nonoverlapping(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+) -> Result<Tensor> {
+    let (n, c_in, h, wd) = x.dims4()?;
+    let (_, c_out, kh, kw) = w.dims4()?;
+    let wt = w.reshape((c_in, c_out * kh * kw))?.t()?.contiguous()?;
+    let m = wt.broadcast_matmul(&x.reshape((n, c_in, h * wd))?.contiguous()?)?; // [n, co·kh·kw, h·w]
+    let y = m
+        .reshape((n, c_out, kh, kw, h, wd))?
+        .permute((0, 1, 4, 2, 5, 3))?
+        .contiguous()?
+        .reshape((n, c_out, h * kh, wd * kw))?;
+    match bias {
+        Some(b) => y.broadcast_add(&b.reshape((1, c_out, 1, 1))?),
+        None => Ok(y),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn fast_paths_match_candle() -> Result<()> {
+        let dev = Device::Cpu;
+        let x = Tensor::randn(0f32, 1.0, (1, 6, 9, 7), &dev)?;
+        let check = |a: &Tensor, b: &Tensor| -> Result<f32> {
+            (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()
+        };
+        // Dense 3×3, stride 2, pad 1 (im2col) and 1×1 (matmul).
+        let w = Tensor::randn(0f32, 1.0, (5, 6, 3, 3), &dev)?;
+        assert!(check(&conv2d(&x, &w, 1, 2, 1)?, &x.conv2d(&w, 1, 2, 1, 1)?)? < 1e-4);
+        let w1 = Tensor::randn(0f32, 1.0, (4, 6, 1, 1), &dev)?;
+        assert!(check(&conv2d(&x, &w1, 0, 1, 1)?, &x.conv2d(&w1, 0, 1, 1, 1)?)? < 1e-4);
+        // Depthwise 3×3 and 5×5.
+        let wd = Tensor::randn(0f32, 1.0, (6, 1, 5, 5), &dev)?;
+        assert!(check(&conv2d(&x, &wd, 2, 1, 6)?, &x.conv2d(&wd, 2, 1, 1, 6)?)? < 1e-4);
+        // Transposed 2×2 stride 2.
+        let wt = Tensor::randn(0f32, 1.0, (6, 3, 2, 2), &dev)?;
+        let b = Tensor::randn(0f32, 1.0, 3, &dev)?;
+        let want = x
+            .conv_transpose2d(&wt, 0, 0, 2, 1)?
+            .broadcast_add(&b.reshape((1, 3, 1, 1))?)?;
+        assert!(check(&conv_transpose_nonoverlapping(&x, &wt, Some(&b))?, &want)? < 1e-4);
+        // Bias + SiLU.
+        let y = bias_silu(&x, None, true)?;
+        assert!(check(&y, &candle_nn::ops::silu(&x)?)? < 1e-5);
+        Ok(())
+    }
 }

@@ -449,7 +449,11 @@ impl Proto {
 
 impl Module for Proto {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self.upsample.forward(&self.cv1.forward(x)?)?;
+        let x = crate::ops::conv_transpose_nonoverlapping(
+            &self.cv1.forward(x)?,
+            self.upsample.weight(),
+            self.upsample.bias(),
+        )?;
         self.cv3.forward(&self.cv2.forward(&x)?)
     }
 }

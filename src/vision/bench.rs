@@ -13,7 +13,11 @@ use visionflow_models::{alpr::Alpr, detector::YoloDetector, graph::OnnxGraph, on
 
 use super::{cli::load_ocr, images, registry::ModelRegistry};
 
-fn median_ms(runs: usize, warmup: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+fn median_ms(
+    runs: usize,
+    warmup: usize,
+    mut f: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<f64> {
     for _ in 0..warmup {
         f()?;
     }
@@ -31,17 +35,24 @@ fn median_ms(runs: usize, warmup: usize, mut f: impl FnMut() -> anyhow::Result<(
 ///
 /// # Errors
 /// Missing models or samples.
-pub fn run(models_dir: &Path, samples_dir: &Path, runs: usize, warmup: usize) -> anyhow::Result<()> {
+pub fn run(
+    models_dir: &Path,
+    samples_dir: &Path,
+    runs: usize,
+    warmup: usize,
+) -> anyhow::Result<()> {
     let device = Device::Cpu;
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     let registry = ModelRegistry::new(models_dir);
     let mut rows: Vec<(String, String, f64)> = Vec::new();
 
-    let bus = images::open(&samples_dir.join("bus.jpg")).context("bus.jpg (scripts/fetch-samples.py)")?;
+    let bus =
+        images::open(&samples_dir.join("bus.jpg")).context("bus.jpg (scripts/fetch-samples.py)")?;
     for name in ["vehicles", "people"] {
         let det = YoloDetector::load(&registry.resolve(name)?, &device)?;
         let [h, w] = det.info().imgsz;
-        let (input, _) = visionflow_models::preprocess::letterbox(&bus.data, bus.width, bus.height, w, h);
+        let (input, _) =
+            visionflow_models::preprocess::letterbox(&bus.data, bus.width, bus.height, w, h);
         let x = Tensor::from_vec(input, (1, 3, h, w), &device)?;
         let ms = median_ms(runs, warmup, || {
             det.model().forward(&x)?;
@@ -49,7 +60,10 @@ pub fn run(models_dir: &Path, samples_dir: &Path, runs: usize, warmup: usize) ->
         })?;
         rows.push((name.into(), format!("1×3×{h}×{w}"), ms));
     }
-    for (name, shape) in [("ocr-det", [1usize, 3, 736, 1152]), ("ocr-rec", [1, 3, 48, 320])] {
+    for (name, shape) in [
+        ("ocr-det", [1usize, 3, 736, 1152]),
+        ("ocr-rec", [1, 3, 48, 320]),
+    ] {
         let onnx = OnnxModel::load(&models_dir.join(name).join(super::registry::SOURCE_FILE))?;
         let g = OnnxGraph::new(&onnx, &device)?;
         let x = Tensor::randn(0f32, 1.0, shape.to_vec(), &device)?;
@@ -57,15 +71,27 @@ pub fn run(models_dir: &Path, samples_dir: &Path, runs: usize, warmup: usize) ->
             g.run(&x)?;
             Ok(())
         })?;
-        rows.push((name.into(), format!("{}×{}×{}×{}", shape[0], shape[1], shape[2], shape[3]), ms));
+        rows.push((
+            name.into(),
+            format!("{}×{}×{}×{}", shape[0], shape[1], shape[2], shape[3]),
+            ms,
+        ));
     }
-    let car = images::open(&samples_dir.join("rear_car.png")).context("rear_car.png (scripts/fetch-samples.py)")?;
-    let alpr = Alpr::new(YoloDetector::load(&registry.resolve("vehicles")?, &device)?, load_ocr(models_dir, &device)?);
+    let car = images::open(&samples_dir.join("rear_car.png"))
+        .context("rear_car.png (scripts/fetch-samples.py)")?;
+    let alpr = Alpr::new(
+        YoloDetector::load(&registry.resolve("vehicles")?, &device)?,
+        load_ocr(models_dir, &device)?,
+    );
     let ms = median_ms((runs / 4).max(3), 1, || {
         alpr.read(&car.data, car.width, car.height)?;
         Ok(())
     })?;
-    rows.push(("alpr pipeline".into(), format!("rear_car.png {}×{}", car.width, car.height), ms));
+    rows.push((
+        "alpr pipeline".into(),
+        format!("rear_car.png {}×{}", car.width, car.height),
+        ms,
+    ));
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_ort.py");
     let ort = Command::new(std::env::var("VISIONFLOW_PYTHON").unwrap_or_else(|_| "python3".into()))
@@ -79,7 +105,13 @@ pub fn run(models_dir: &Path, samples_dir: &Path, runs: usize, warmup: usize) ->
     let ort: Option<serde_json::Value> = match ort {
         Ok(o) if o.status.success() => serde_json::from_slice(&o.stdout).ok(),
         Ok(o) => {
-            eprintln!("ONNX Runtime side failed: {}", String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or_default());
+            eprintln!(
+                "ONNX Runtime side failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+            );
             None
         }
         Err(e) => {
@@ -88,17 +120,28 @@ pub fn run(models_dir: &Path, samples_dir: &Path, runs: usize, warmup: usize) ->
         }
     };
     println!(
-        "candle {} vs {} — {threads} threads, median of {runs} runs after {warmup} warm-ups (ALPR: {} runs)",
-        "0.11",
-        ort.as_ref().and_then(|o| o["runtime"].as_str()).unwrap_or("ONNX Runtime (not available)"),
+        "candle 0.11 vs {} — {threads} threads, median of {runs} runs after {warmup} warm-ups (ALPR: {} runs)",
+        ort.as_ref()
+            .and_then(|o| o["runtime"].as_str())
+            .unwrap_or("ONNX Runtime (not available)"),
         (runs / 4).max(3)
     );
-    println!("{:<14} {:<26} {:>10} {:>10} {:>8}", "model", "input", "candle ms", "ORT ms", "ratio");
+    println!(
+        "{:<14} {:<26} {:>10} {:>10} {:>8}",
+        "model", "input", "candle ms", "ORT ms", "ratio"
+    );
     for (name, input, ms) in rows {
-        let key = if name == "alpr pipeline" { "alpr" } else { name.as_str() };
+        let key = if name == "alpr pipeline" {
+            "alpr"
+        } else {
+            name.as_str()
+        };
         let ort_ms = ort.as_ref().and_then(|o| o[key].as_f64());
         match ort_ms {
-            Some(o) => println!("{name:<14} {input:<26} {ms:>10.1} {o:>10.1} {:>7.2}×", ms / o),
+            Some(o) => println!(
+                "{name:<14} {input:<26} {ms:>10.1} {o:>10.1} {:>7.2}×",
+                ms / o
+            ),
             None => println!("{name:<14} {input:<26} {ms:>10.1} {:>10} {:>8}", "-", "-"),
         }
     }

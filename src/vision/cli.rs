@@ -107,7 +107,10 @@ pub fn models_list(models_dir: &Path) {
                 "yes",
                 i.names.join(", ")
             ),
-            None => println!("{:<12} {:<8} {:<6} {:<8} -", m.name, "ocr", "ppocr", "graph"),
+            None => println!(
+                "{:<12} {:<8} {:<6} {:<8} -",
+                m.name, "ocr", "ppocr", "graph"
+            ),
         }
     }
 }
