@@ -62,7 +62,7 @@ pub struct BenchCmd {
     pub dir: DataDirArg,
 }
 
-/// `ocr` and `alpr` flags.
+/// Flags every image command takes (`detect`, `ocr`, `alpr`).
 #[derive(Debug, Args)]
 pub struct ReadCmd {
     /// One JSON object per image and line.
@@ -117,20 +117,11 @@ pub struct DetectCmd {
     /// NMS IoU threshold, 0–1.
     #[arg(long, default_value_t = 0.7)]
     pub iou: f32,
-    /// One JSON object per image and line.
-    #[arg(long)]
-    pub json: bool,
     /// Write each instance mask as a PNG into DIR (segment models).
     #[arg(long, value_name = "DIR")]
     pub save_masks: Option<PathBuf>,
-    /// Device to run on.
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub device: crate::vision::cli::DeviceChoice,
     #[command(flatten)]
-    pub dir: DataDirArg,
-    /// Images (JPEG, PNG, WebP, BMP).
-    #[arg(required = true)]
-    pub images: Vec<PathBuf>,
+    pub read: ReadCmd,
 }
 
 /// `serve` flags (each also settable as `VISIONFLOW_*` or in the config file).
@@ -238,7 +229,10 @@ fn vision_command(cli: &Cli) -> ExitCode {
     let data_dir = match &cli.command {
         Command::Models(ModelsCommand::Fetch(d) | ModelsCommand::List(d))
         | Command::Models(ModelsCommand::Import { dir: d, .. })
-        | Command::Detect(DetectCmd { dir: d, .. })
+        | Command::Detect(DetectCmd {
+            read: ReadCmd { dir: d, .. },
+            ..
+        })
         | Command::Ocr(ReadCmd { dir: d, .. })
         | Command::Alpr(ReadCmd { dir: d, .. })
         | Command::Bench(BenchCmd { dir: d, .. }) => d.data_dir.clone(),
@@ -271,10 +265,10 @@ fn vision_command(cli: &Cli) -> ExitCode {
                 model: d.model.clone(),
                 conf: d.conf,
                 iou: d.iou,
-                json: d.json,
+                json: d.read.json,
                 save_masks: d.save_masks.clone(),
-                device: d.device,
-                images: d.images.clone(),
+                device: d.read.device,
+                images: d.read.images.clone(),
             },
         ),
         Command::Ocr(r) => v::ocr(&models_dir, r.device, r.json, &r.images),

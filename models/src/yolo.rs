@@ -663,51 +663,38 @@ impl Yolo {
             Ok(Layer::C2f(C2f::load(m.pp(i), &format!("model.{i}"), cfg)?))
         };
         // The computational layers in index order; upsample/concat layers are implicit.
-        let (layers, head_index) = match config.version {
-            YoloVersion::V8 => (
-                vec![
-                    conv(0, 2)?,
-                    conv(1, 2)?,
-                    c2f(2)?,
-                    conv(3, 2)?,
-                    c2f(4)?,
-                    conv(5, 2)?,
-                    c2f(6)?,
-                    conv(7, 2)?,
-                    c2f(8)?,
-                    Layer::Sppf(Sppf::load(m.pp(9), cfg)?),
-                    c2f(12)?,
-                    c2f(15)?,
-                    conv(16, 2)?,
-                    c2f(18)?,
-                    conv(19, 2)?,
-                    c2f(21)?,
-                ],
-                22,
-            ),
-            YoloVersion::V11 => (
-                vec![
-                    conv(0, 2)?,
-                    conv(1, 2)?,
-                    c2f(2)?,
-                    conv(3, 2)?,
-                    c2f(4)?,
-                    conv(5, 2)?,
-                    c2f(6)?,
-                    conv(7, 2)?,
-                    c2f(8)?,
-                    Layer::Sppf(Sppf::load(m.pp(9), cfg)?),
-                    Layer::C2Psa(C2Psa::load(m.pp(10), cfg)?),
-                    c2f(13)?,
-                    c2f(16)?,
-                    conv(17, 2)?,
-                    c2f(19)?,
-                    conv(20, 2)?,
-                    c2f(22)?,
-                ],
-                23,
-            ),
-        };
+        // YOLO11 inserts C2PSA at 10, shifting the head's indices by one.
+        let shift = usize::from(config.version == YoloVersion::V11);
+        let mut layers = vec![
+            conv(0, 2)?,
+            conv(1, 2)?,
+            c2f(2)?,
+            conv(3, 2)?,
+            c2f(4)?,
+            conv(5, 2)?,
+            c2f(6)?,
+            conv(7, 2)?,
+            c2f(8)?,
+            Layer::Sppf(Sppf::load(m.pp(9), cfg)?),
+        ];
+        if shift == 1 {
+            layers.push(Layer::C2Psa(C2Psa::load(m.pp(10), cfg)?));
+        }
+        for (i, downsample) in [
+            (12, false),
+            (15, false),
+            (16, true),
+            (18, false),
+            (19, true),
+            (21, false),
+        ] {
+            layers.push(if downsample {
+                conv(i + shift, 2)?
+            } else {
+                c2f(i + shift)?
+            });
+        }
+        let head_index = 22 + shift;
         let head = Head::load(m.pp(head_index), cfg)?;
         Ok(Self {
             layers,

@@ -157,16 +157,7 @@ pub fn detect(models_dir: &Path, args: &DetectArgs) -> anyhow::Result<bool> {
     if let Some(d) = &args.save_masks {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
-    let mut all_ok = true;
-    for path in &args.images {
-        let img = match images::open(path) {
-            Ok(img) => img,
-            Err(e) => {
-                eprintln!("visionflow: {}: {e}", path.display());
-                all_ok = false;
-                continue;
-            }
-        };
+    each_image(&args.images, |path, img| {
         let start = Instant::now();
         let instances = detector.detect(&img.data, img.width, img.height, &params)?;
         let ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -224,8 +215,8 @@ pub fn detect(models_dir: &Path, args: &DetectArgs) -> anyhow::Result<bool> {
                 );
             }
         }
-    }
-    Ok(all_ok)
+        Ok(())
+    })
 }
 
 /// Loads the OCR networks installed as `ocr-det` and `ocr-rec`.
@@ -268,16 +259,7 @@ pub fn ocr(
     images_in: &[PathBuf],
 ) -> anyhow::Result<bool> {
     let engine = load_ocr(models_dir, &device.device()?)?;
-    let mut all_ok = true;
-    for path in images_in {
-        let img = match images::open(path) {
-            Ok(i) => i,
-            Err(e) => {
-                eprintln!("visionflow: {}: {e}", path.display());
-                all_ok = false;
-                continue;
-            }
-        };
+    each_image(images_in, |path, img| {
         let start = Instant::now();
         let lines = engine.read(&img.data, img.width, img.height, &OcrParams::default())?;
         let ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -296,8 +278,8 @@ pub fn ocr(
                 println!("  {:<24} {:.3}", l.text, l.confidence);
             }
         }
-    }
-    Ok(all_ok)
+        Ok(())
+    })
 }
 
 /// `visionflow alpr`: returns whether every image was processed.
@@ -314,16 +296,7 @@ pub fn alpr(
     let registry = ModelRegistry::new(models_dir);
     let vehicles = YoloDetector::load(&registry.resolve("vehicles")?, &device)?;
     let pipeline = Alpr::new(vehicles, load_ocr(models_dir, &device)?);
-    let mut all_ok = true;
-    for path in images_in {
-        let img = match images::open(path) {
-            Ok(i) => i,
-            Err(e) => {
-                eprintln!("visionflow: {}: {e}", path.display());
-                all_ok = false;
-                continue;
-            }
-        };
+    each_image(images_in, |path, img| {
         let start = Instant::now();
         let plates = pipeline.read(&img.data, img.width, img.height)?;
         let ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -359,6 +332,25 @@ pub fn alpr(
                         .as_ref()
                         .map_or("the image".to_owned(), |v| format!("a {}", v.class))
                 );
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Decodes each image and hands it to `f`; a file that is not a usable image is reported
+/// (naming it) and skipped. Returns whether every image was processed.
+fn each_image(
+    paths: &[PathBuf],
+    mut f: impl FnMut(&Path, &images::RgbImage) -> anyhow::Result<()>,
+) -> anyhow::Result<bool> {
+    let mut all_ok = true;
+    for path in paths {
+        match images::open(path) {
+            Ok(img) => f(path, &img)?,
+            Err(e) => {
+                eprintln!("visionflow: {}: {e}", path.display());
+                all_ok = false;
             }
         }
     }

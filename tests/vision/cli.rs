@@ -1,15 +1,9 @@
 //! `visionflow detect` on real and broken inputs: JSON on stdout for good images, a clear
 //! error naming the file and a non-zero exit for bad ones, never a panic.
 
-use std::process::Command;
-
 use serde_json::Value;
 
-fn visionflow(models: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_visionflow"));
-    c.env("VISIONFLOW_MODELS__DIR", models);
-    c
-}
+use crate::visionflow;
 
 #[test]
 fn detect_json_on_bus_jpg() {
@@ -32,12 +26,7 @@ fn detect_json_on_bus_jpg() {
     let dets = line["detections"].as_array().expect("detections");
     let bus = dets.iter().find(|d| d["class"] == "bus").expect("bus");
     assert_eq!(bus["class_id"], 1);
-    let b: Vec<f64> = bus["bbox"]
-        .as_array()
-        .expect("bbox")
-        .iter()
-        .map(|v| v.as_f64().expect("f"))
-        .collect();
+    let b = crate::bbox(&bus["bbox"]);
     assert!(
         b[0] >= 0.0 && b[2] <= 810.0 && b[3] <= 1080.0 && b[0] < b[2] && b[1] < b[3],
         "{b:?}"

@@ -13,6 +13,24 @@ mod parity;
 
 use std::path::PathBuf;
 
+/// The `visionflow` binary with its models directory set.
+pub fn visionflow(models: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_visionflow"));
+    c.env("VISIONFLOW_MODELS__DIR", models);
+    c
+}
+
+/// A JSON `[x1, y1, x2, y2]` as floats.
+pub fn bbox(v: &serde_json::Value) -> [f32; 4] {
+    let b: Vec<f32> = v
+        .as_array()
+        .expect("bbox array")
+        .iter()
+        .map(|x| x.as_f64().expect("number") as f32)
+        .collect();
+    [b[0], b[1], b[2], b[3]]
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -2,8 +2,6 @@
 //! (fixtures from `scripts/reference/ocr_reference.py`), and `visionflow alpr` finds the
 //! plate of a real rear-car photo.
 
-use std::process::Command;
-
 use serde_json::Value;
 use visionflow::vision::images;
 use visionflow_models::{
@@ -101,8 +99,7 @@ fn alpr_reads_the_plate_of_a_rear_car_photo() {
     let Some((models, samples)) = crate::data() else {
         return;
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_visionflow"))
-        .env("VISIONFLOW_MODELS__DIR", &models)
+    let out = crate::visionflow(&models)
         .args(["alpr", "--json"])
         .arg(samples.join("rear_car.png"))
         .output()
@@ -118,12 +115,7 @@ fn alpr_reads_the_plate_of_a_rear_car_photo() {
     assert_eq!(plate["text"], "5AU5341");
     assert!(plate["confidence"].as_f64().expect("conf") > 0.8);
     assert_eq!(plate["vehicle"]["class"], "car");
-    let b: Vec<f64> = plate["bbox"]
-        .as_array()
-        .expect("bbox")
-        .iter()
-        .map(|v| v.as_f64().expect("f"))
-        .collect();
+    let b = crate::bbox(&plate["bbox"]);
     // The plate sits at about (316,189)–(381,207) in the 518×331 photo.
     assert!(
         b[0] > 300.0 && b[2] < 400.0 && b[1] > 180.0 && b[3] < 215.0,
@@ -137,8 +129,7 @@ fn ocr_cli_prints_lines_with_boxes() {
     let Some((models, samples)) = crate::data() else {
         return;
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_visionflow"))
-        .env("VISIONFLOW_MODELS__DIR", &models)
+    let out = crate::visionflow(&models)
         .args(["ocr", "--json"])
         .arg(samples.join("test_plate_1.png"))
         .output()

@@ -57,13 +57,7 @@ fn check(model: &str, image: &str) {
     // Every firm reference detection has a candle twin.
     for r in refs {
         let rc = r["confidence"].as_f64().expect("conf") as f32;
-        let rb: Vec<f32> = r["bbox"]
-            .as_array()
-            .expect("bbox")
-            .iter()
-            .map(|v| v.as_f64().expect("f") as f32)
-            .collect();
-        let rb = [rb[0], rb[1], rb[2], rb[3]];
+        let rb = crate::bbox(&r["bbox"]);
         let class_id = r["class_id"].as_u64().expect("class") as usize;
         let twin = ours
             .iter()
@@ -97,14 +91,8 @@ fn check(model: &str, image: &str) {
             continue;
         }
         let matched = refs.iter().any(|r| {
-            let rb: Vec<f32> = r["bbox"]
-                .as_array()
-                .expect("bbox")
-                .iter()
-                .map(|v| v.as_f64().expect("f") as f32)
-                .collect();
             r["class_id"].as_u64() == Some(d.class_id as u64)
-                && iou(&d.bbox, &[rb[0], rb[1], rb[2], rb[3]]) >= 0.95
+                && iou(&d.bbox, &crate::bbox(&r["bbox"])) >= 0.95
         });
         assert!(
             matched,
