@@ -3,8 +3,9 @@
 //!
 //! The file is `--config FILE`, else `$VISIONFLOW_CONFIG`, else `./visionflow.toml` when it
 //! exists. Nested keys use `__` in the environment: `VISIONFLOW_AUTH__JWT_SECRET`,
-//! `VISIONFLOW_LOG__FORMAT=json`. Secrets are [`SecretString`]s: they never appear in
-//! `Debug` output or logs.
+//! `VISIONFLOW_LOG__FORMAT=json` (`VISIONFLOW_CONFIG` and `VISIONFLOW_PYTHON`, the Python
+//! that runs `pip download`, are read directly and are not settings). Secrets are
+//! [`SecretString`]s: they never appear in `Debug` output or logs.
 
 use std::{
     net::SocketAddr,
@@ -197,7 +198,11 @@ impl Settings {
             None => figment = figment.merge(Toml::file("visionflow.toml")),
         }
         figment
-            .merge(Env::prefixed("VISIONFLOW_").split("__").ignore(&["config"]))
+            .merge(
+                Env::prefixed("VISIONFLOW_")
+                    .split("__")
+                    .ignore(&["config", "python"]),
+            )
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)
