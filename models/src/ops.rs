@@ -4,7 +4,21 @@
 //! a pointwise (1×1) convolution is a plain matmul, and a depthwise one (one filter per
 //! channel) is a small stencil that grouped im2col makes hundreds of times more expensive.
 
-use candle_core::{DType, Result, Tensor};
+use candle_core::{DType, Result, Storage, Tensor};
+
+/// Runs `f` on the tensor's values as one contiguous f32 slice: borrowed from CPU storage
+/// without a copy when possible, copied to the host otherwise (other devices, other dtypes).
+fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    let t = t.to_dtype(DType::F32)?.contiguous()?;
+    {
+        let (storage, layout) = t.storage_and_layout();
+        if let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) {
+            return Ok(f(&cpu.as_slice::<f32>()?[start..end]));
+        }
+    }
+    let v = t.flatten_all()?.to_vec1::<f32>()?;
+    Ok(f(&v))
+}
 
 /// `conv2d` with the pointwise and depthwise fast paths; `x` `[N, C, H, W]`, `w`
 /// `[C_out, C_in/groups, kh, kw]`, symmetric zero padding, equal strides.
@@ -37,41 +51,41 @@ fn im2col_conv(x: &Tensor, w: &Tensor, pad: usize, stride: usize) -> Result<Tens
     let (c_out, _, kh, kw) = w.dims4()?;
     let ho = (h + 2 * pad - kh) / stride + 1;
     let wo = (wd + 2 * pad - kw) / stride + 1;
-    let xs = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     let rows = c * kh * kw;
     let plane = ho * wo;
     let mut cols = vec![0f32; rows * plane];
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     let per = rows.div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        for (t, chunk) in cols.chunks_mut(per * plane).enumerate() {
-            let xs = &xs;
-            scope.spawn(move || {
-                for (i, dst) in chunk.chunks_mut(plane).enumerate() {
-                    let r = t * per + i;
-                    let (ci, ky, kx) = (r / (kh * kw), (r / kw) % kh, r % kw);
-                    let src = &xs[ci * h * wd..(ci + 1) * h * wd];
-                    for oy in 0..ho {
-                        let iy = (oy * stride + ky) as isize - pad as isize;
-                        let row = &mut dst[oy * wo..(oy + 1) * wo];
-                        if iy < 0 || iy >= h as isize {
-                            row.fill(0.0);
-                            continue;
-                        }
-                        let srow = &src[iy as usize * wd..(iy as usize + 1) * wd];
-                        for (ox, v) in row.iter_mut().enumerate() {
-                            let ix = (ox * stride + kx) as isize - pad as isize;
-                            *v = if ix >= 0 && (ix as usize) < wd {
-                                srow[ix as usize]
-                            } else {
-                                0.0
-                            };
+    with_f32(x, |xs| {
+        std::thread::scope(|scope| {
+            for (t, chunk) in cols.chunks_mut(per * plane).enumerate() {
+                scope.spawn(move || {
+                    for (i, dst) in chunk.chunks_mut(plane).enumerate() {
+                        let r = t * per + i;
+                        let (ci, ky, kx) = (r / (kh * kw), (r / kw) % kh, r % kw);
+                        let src = &xs[ci * h * wd..(ci + 1) * h * wd];
+                        for oy in 0..ho {
+                            let iy = (oy * stride + ky) as isize - pad as isize;
+                            let row = &mut dst[oy * wo..(oy + 1) * wo];
+                            if iy < 0 || iy >= h as isize {
+                                row.fill(0.0);
+                                continue;
+                            }
+                            let srow = &src[iy as usize * wd..(iy as usize + 1) * wd];
+                            for (ox, v) in row.iter_mut().enumerate() {
+                                let ix = (ox * stride + kx) as isize - pad as isize;
+                                *v = if ix >= 0 && (ix as usize) < wd {
+                                    srow[ix as usize]
+                                } else {
+                                    0.0
+                                };
+                            }
                         }
                     }
-                }
-            });
-        }
-    });
+                });
+            }
+        })
+    })?;
     let cols = Tensor::from_vec(cols, (rows, plane), x.device())?;
     w.reshape((c_out, rows))?
         .matmul(&cols)?
@@ -91,7 +105,6 @@ pub fn depthwise(x: &Tensor, w: &Tensor, pad: usize, sh: usize, sw: usize) -> Re
     let (_, _, kh, kw) = w.dims4()?;
     let oh = (h + 2 * pad - kh) / sh + 1;
     let ow = (wd + 2 * pad - kw) / sw + 1;
-    let xs = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     let ws = w.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     let mut out = vec![0f32; n * c * oh * ow];
     let planes: Vec<(usize, &mut [f32])> = out.chunks_mut(oh * ow).enumerate().collect();
@@ -100,39 +113,41 @@ pub fn depthwise(x: &Tensor, w: &Tensor, pad: usize, sh: usize, sw: usize) -> Re
         .min(planes.len().max(1));
     let per = planes.len().div_ceil(threads);
     let mut planes = planes;
-    std::thread::scope(|scope| {
-        while !planes.is_empty() {
-            let take = per.min(planes.len());
-            let chunk: Vec<(usize, &mut [f32])> = planes.drain(..take).collect();
-            let (xs, ws) = (&xs, &ws);
-            scope.spawn(move || {
-                for (plane, dst) in chunk {
-                    let ch = plane % c;
-                    let src = &xs[plane * h * wd..(plane + 1) * h * wd];
-                    let k = &ws[ch * kh * kw..(ch + 1) * kh * kw];
-                    for oy in 0..oh {
-                        for ox in 0..ow {
-                            let mut acc = 0f32;
-                            for ky in 0..kh {
-                                let iy = (oy * sh + ky) as isize - pad as isize;
-                                if iy < 0 || iy >= h as isize {
-                                    continue;
-                                }
-                                let row = &src[iy as usize * wd..(iy as usize + 1) * wd];
-                                for kx in 0..kw {
-                                    let ix = (ox * sw + kx) as isize - pad as isize;
-                                    if ix >= 0 && (ix as usize) < wd {
-                                        acc += row[ix as usize] * k[ky * kw + kx];
+    with_f32(x, |xs| {
+        std::thread::scope(|scope| {
+            while !planes.is_empty() {
+                let take = per.min(planes.len());
+                let chunk: Vec<(usize, &mut [f32])> = planes.drain(..take).collect();
+                let (xs, ws) = (&xs, &ws);
+                scope.spawn(move || {
+                    for (plane, dst) in chunk {
+                        let ch = plane % c;
+                        let src = &xs[plane * h * wd..(plane + 1) * h * wd];
+                        let k = &ws[ch * kh * kw..(ch + 1) * kh * kw];
+                        for oy in 0..oh {
+                            for ox in 0..ow {
+                                let mut acc = 0f32;
+                                for ky in 0..kh {
+                                    let iy = (oy * sh + ky) as isize - pad as isize;
+                                    if iy < 0 || iy >= h as isize {
+                                        continue;
+                                    }
+                                    let row = &src[iy as usize * wd..(iy as usize + 1) * wd];
+                                    for kx in 0..kw {
+                                        let ix = (ox * sw + kx) as isize - pad as isize;
+                                        if ix >= 0 && (ix as usize) < wd {
+                                            acc += row[ix as usize] * k[ky * kw + kx];
+                                        }
                                     }
                                 }
+                                dst[oy * ow + ox] = acc;
                             }
-                            dst[oy * ow + ox] = acc;
                         }
                     }
-                }
-            });
-        }
-    });
+                });
+            }
+        })
+    })?;
     Tensor::from_vec(out, (n, c, oh, ow), x.device())
 }
 
@@ -144,35 +159,41 @@ pub fn depthwise(x: &Tensor, w: &Tensor, pad: usize, sh: usize, sw: usize) -> Re
 /// Shape errors.
 pub fn bias_silu(y: &Tensor, bias: Option<&Tensor>, silu: bool) -> Result<Tensor> {
     let (n, c, h, w) = y.dims4()?;
-    let mut data = y.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     let b = match bias {
         Some(b) => b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?,
         None => vec![0f32; c],
     };
     let plane = h * w;
+    let mut out = vec![0f32; n * c * plane];
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     let planes_per = (n * c).div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        for (t, chunk) in data.chunks_mut(planes_per * plane).enumerate() {
-            let b = &b;
-            scope.spawn(move || {
-                for (i, p) in chunk.chunks_mut(plane).enumerate() {
-                    let bias = b[(t * planes_per + i) % c];
-                    if silu {
-                        for v in p.iter_mut() {
-                            let z = *v + bias;
-                            *v = z / (1.0 + (-z).exp());
-                        }
-                    } else {
-                        for v in p.iter_mut() {
-                            *v += bias;
+    with_f32(y, |src| {
+        std::thread::scope(|scope| {
+            for (t, (dst, src)) in out
+                .chunks_mut(planes_per * plane)
+                .zip(src.chunks(planes_per * plane))
+                .enumerate()
+            {
+                let b = &b;
+                scope.spawn(move || {
+                    for (i, (d, s)) in dst.chunks_mut(plane).zip(src.chunks(plane)).enumerate() {
+                        let bias = b[(t * planes_per + i) % c];
+                        if silu {
+                            for (o, v) in d.iter_mut().zip(s) {
+                                let z = v + bias;
+                                *o = z / (1.0 + (-z).exp());
+                            }
+                        } else {
+                            for (o, v) in d.iter_mut().zip(s) {
+                                *o = v + bias;
+                            }
                         }
                     }
-                }
-            });
-        }
-    });
-    Tensor::from_vec(data, (n, c, h, w), y.device())
+                });
+            }
+        });
+    })?;
+    Tensor::from_vec(out, (n, c, h, w), y.device())
 }
 
 /// Transposed convolution with kernel = stride (no overlap, no padding), e.g. the 2×2
