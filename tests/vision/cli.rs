@@ -10,17 +10,11 @@ fn detect_json_on_bus_jpg() {
     let Some((models, samples)) = crate::data() else {
         return;
     };
-    let out = visionflow(&models)
-        .args(["detect", "--json", "--model", "vehicles"])
-        .arg(samples.join("bus.jpg"))
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let line = crate::run_json(
+        &models,
+        &["detect", "--json", "--model", "vehicles"],
+        &samples.join("bus.jpg"),
     );
-    let line: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
     assert_eq!(line["model"], "vehicles");
     assert!(line["inference_ms"].as_f64().expect("ms") > 0.0);
     let dets = line["detections"].as_array().expect("detections");

@@ -20,6 +20,25 @@ pub fn visionflow(models: &std::path::Path) -> std::process::Command {
     c
 }
 
+/// Runs `visionflow ARGS… IMAGE`, asserts it succeeded and parses its one JSON line.
+pub fn run_json(
+    models: &std::path::Path,
+    args: &[&str],
+    image: &std::path::Path,
+) -> serde_json::Value {
+    let out = visionflow(models)
+        .args(args)
+        .arg(image)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON line")
+}
+
 /// A JSON `[x1, y1, x2, y2]` as floats.
 pub fn bbox(v: &serde_json::Value) -> [f32; 4] {
     let b: Vec<f32> = v

@@ -99,17 +99,7 @@ fn alpr_reads_the_plate_of_a_rear_car_photo() {
     let Some((models, samples)) = crate::data() else {
         return;
     };
-    let out = crate::visionflow(&models)
-        .args(["alpr", "--json"])
-        .arg(samples.join("rear_car.png"))
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let line = crate::run_json(&models, &["alpr", "--json"], &samples.join("rear_car.png"));
     let plates = line["plates"].as_array().expect("plates");
     let plate = &plates[0];
     assert_eq!(plate["text"], "5AU5341");
@@ -129,17 +119,11 @@ fn ocr_cli_prints_lines_with_boxes() {
     let Some((models, samples)) = crate::data() else {
         return;
     };
-    let out = crate::visionflow(&models)
-        .args(["ocr", "--json"])
-        .arg(samples.join("test_plate_1.png"))
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let line = crate::run_json(
+        &models,
+        &["ocr", "--json"],
+        &samples.join("test_plate_1.png"),
     );
-    let line: Value = serde_json::from_slice(&out.stdout).expect("json");
     let texts: Vec<&str> = line["lines"]
         .as_array()
         .expect("lines")
