@@ -70,6 +70,74 @@ pub struct AccountService {
     keys: JwtKeys,
     settings: AuthSettings,
     bus: Arc<dyn EventBus>,
+    failures: Arc<LoginThrottle>,
+}
+
+/// Failed logins per login name within a sliding window; a name with too many recent
+/// failures is refused (`RATE_LIMITED`) until the oldest one ages out, whatever the
+/// password. In memory, per process: it slows online guessing, it is not an audit log.
+#[derive(Default)]
+pub struct LoginThrottle {
+    recent: std::sync::Mutex<
+        std::collections::HashMap<String, std::collections::VecDeque<std::time::Instant>>,
+    >,
+}
+
+/// Failed logins allowed per name within [`LOGIN_WINDOW`].
+pub const LOGIN_MAX_FAILURES: usize = 5;
+/// The sliding window of [`LoginThrottle`].
+pub const LOGIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+impl LoginThrottle {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<String, std::collections::VecDeque<std::time::Instant>>,
+    > {
+        self.recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Seconds until `name` may try again, if it is throttled now.
+    fn retry_after(&self, name: &str) -> Option<u64> {
+        let now = std::time::Instant::now();
+        let mut map = self.lock();
+        let q = map.get_mut(name)?;
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= LOGIN_WINDOW)
+        {
+            q.pop_front();
+        }
+        if q.len() < LOGIN_MAX_FAILURES {
+            return None;
+        }
+        let oldest = *q.front()?;
+        Some((LOGIN_WINDOW - now.duration_since(oldest)).as_secs().max(1))
+    }
+
+    fn fail(&self, name: &str) {
+        let now = std::time::Instant::now();
+        let mut map = self.lock();
+        if map.len() > 100_000 {
+            // Bound memory under a spray of names: forget names with no recent failure.
+            map.retain(|_, q| {
+                q.back()
+                    .is_some_and(|t| now.duration_since(*t) < LOGIN_WINDOW)
+            });
+        }
+        let q = map.entry(name.to_owned()).or_default();
+        q.push_back(now);
+        while q.len() > LOGIN_MAX_FAILURES {
+            q.pop_front();
+        }
+    }
+
+    fn succeed(&self, name: &str) {
+        self.lock().remove(name);
+    }
 }
 
 /// Longest username, characters.
@@ -92,6 +160,7 @@ impl AccountService {
             keys,
             settings,
             bus,
+            failures: Arc::default(),
         }
     }
 
@@ -162,7 +231,9 @@ impl AccountService {
     ///
     /// # Errors
     /// `UNAUTHENTICATED` (`INVALID_CREDENTIALS`) for an unknown user or a wrong password,
-    /// in the same time either way; `BAD_USER_INPUT` for empty fields.
+    /// in the same time either way; `RATE_LIMITED` (with `retryAfter`, seconds) after
+    /// [`LOGIN_MAX_FAILURES`] failures for the same name within [`LOGIN_WINDOW`];
+    /// `BAD_USER_INPUT` for empty fields.
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, username: &str, password: String) -> AppResult<TokenPair> {
         if username.trim().is_empty() {
@@ -172,6 +243,9 @@ impl AccountService {
             return Err(AppError::field("password", "this field may not be blank"));
         }
         let key = username.trim().nfkc().collect::<String>().to_lowercase();
+        if let Some(retry_after) = self.failures.retry_after(&key) {
+            return Err(AppError::RateLimited { retry_after });
+        }
         let column = if key.contains('@') {
             account::Column::EmailKey
         } else {
@@ -181,7 +255,7 @@ impl AccountService {
             None
         } else {
             account::Entity::find()
-                .filter(column.eq(key))
+                .filter(column.eq(&key))
                 .one(&self.db)
                 .await?
         };
@@ -192,12 +266,14 @@ impl AccountService {
         let account = match (ok, found) {
             (true, Some(a)) => a,
             _ => {
+                self.failures.fail(&key);
                 return Err(AppError::Unauthenticated {
                     reason: "INVALID_CREDENTIALS",
                     message: "Invalid username or password".into(),
                 });
             }
         };
+        self.failures.succeed(&key);
         let pair = self
             .issue_pair(&self.db, account.id, Uuid::new_v4())
             .await?;

@@ -222,3 +222,51 @@ async fn register_page_is_a_working_form() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn repeated_failed_logins_are_rate_limited() {
+    let app = TestApp::spawn().await;
+    app.user("guessme").await;
+    for _ in 0..5 {
+        let r = app
+            .post_json(
+                "/login",
+                &json!({"username": "guessme", "password": "wrong-guess"}),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password waits, in the documented style and with Retry-After.
+    let r = app
+        .post_json(
+            "/login",
+            &json!({"username": "GuessMe", "password": "secure_password_123"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
+    assert_eq!(r.json()["error_code"], "RATE_LIMIT_EXCEEDED");
+    let secs: u64 = r.headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(secs > 0 && secs <= 15 * 60);
+    // Through GraphQL the same limit carries RATE_LIMITED and retryAfter.
+    let g = app
+        .graphql(
+            "mutation { login(input: {username: \"guessme\", password: \"secure_password_123\"}) { accessToken } }",
+            json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(g["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    assert!(
+        g["errors"][0]["extensions"]["retryAfter"]
+            .as_u64()
+            .is_some()
+    );
+    // Other names are unaffected.
+    app.user("someone").await;
+}
