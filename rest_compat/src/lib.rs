@@ -241,25 +241,58 @@ async fn handle<E: Executor>(
     Ok((route.status, axum::Json(body)).into_response())
 }
 
+fn too_large(limit: usize) -> RestError {
+    RestError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("Request body exceeds the limit of {limit} bytes"),
+    )
+}
+
+fn refuse_declared_oversize(headers: &http::HeaderMap, limit: usize) -> Result<(), RestError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        Err(too_large(limit))
+    } else {
+        Ok(())
+    }
+}
+
+/// Reads a whole request body of at most `limit` bytes: refused up front when its
+/// `Content-Length` says more, and while streaming when it has none.
+///
+/// # Errors
+/// `PayloadTooLarge` with a message giving the limit.
+pub async fn read_limited(
+    headers: &http::HeaderMap,
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<bytes::Bytes, RestError> {
+    refuse_declared_oversize(headers, limit)?;
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large(limit))
+}
+
+fn multipart_error(e: &axum::extract::multipart::MultipartError, limit: usize) -> RestError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(limit)
+    } else {
+        RestError::new(
+            ErrorCode::BadUserInput,
+            format!("Malformed multipart body: {}", e.body_text()),
+        )
+    }
+}
+
 async fn read_body(
     parts: &http::request::Parts,
     body: axum::body::Body,
     limit: usize,
 ) -> Result<Body, RestError> {
-    let too_large = || {
-        RestError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("Request body exceeds the limit of {limit} bytes"),
-        )
-    };
-    let declared_len = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared_len.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
+    refuse_declared_oversize(&parts.headers, limit)?;
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -286,30 +319,20 @@ async fn read_body(
         let mut text: std::collections::HashMap<String, Vec<String>> = Default::default();
         let mut files: std::collections::HashMap<String, Vec<FilePart>> = Default::default();
         loop {
-            let field = match mp.next_field().await {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-                Err(e) => {
-                    return Err(RestError::new(
-                        ErrorCode::BadUserInput,
-                        format!("Malformed multipart body: {}", e.body_text()),
-                    ));
-                }
+            let Some(field) = mp
+                .next_field()
+                .await
+                .map_err(|e| multipart_error(&e, limit))?
+            else {
+                break;
             };
             let name = field.name().unwrap_or_default().to_owned();
             let filename = field.file_name().map(str::to_owned);
             let ctype = field.content_type().map(str::to_owned);
-            let data = field.bytes().await.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    too_large()
-                } else {
-                    RestError::new(
-                        ErrorCode::BadUserInput,
-                        format!("Malformed multipart body: {}", e.body_text()),
-                    )
-                }
-            })?;
+            let data = field
+                .bytes()
+                .await
+                .map_err(|e| multipart_error(&e, limit))?;
             match filename {
                 Some(filename) => files.entry(name).or_default().push(FilePart {
                     filename,
@@ -330,9 +353,7 @@ async fn read_body(
         return Ok(Body::Fields { text, files });
     }
 
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())?;
+    let bytes = read_limited(&parts.headers, body, limit).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Body::Empty);
     }

@@ -27,24 +27,15 @@ pub async fn execute(
 ) -> Response {
     let limit = state.app.settings.http.max_body_bytes;
     let (parts, body) = request.into_parts();
-    let too_large = || {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Json(json!({"errors": [{"message": format!("Request body exceeds the limit of {limit} bytes"),
-                                     "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]})),
-        )
-            .into_response()
-    };
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return too_large();
-    }
-    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-        return too_large();
+    let bytes = match rest_compat::read_limited(&parts.headers, body, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Json(json!({"errors": [{"message": e.message, "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]})),
+            )
+                .into_response();
+        }
     };
     let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
     match GraphQLRequest::<GraphQLRejection>::from_request(request, &()).await {
