@@ -39,6 +39,10 @@ pub struct Settings {
     pub graphql: GraphqlSettings,
     /// Vision models.
     pub models: ModelsSettings,
+    /// Inference threads and queue.
+    pub inference: InferenceSettings,
+    /// Which REST groups answer callers without credentials.
+    pub anonymous: AnonymousSettings,
 }
 
 impl Default for Settings {
@@ -52,6 +56,8 @@ impl Default for Settings {
             http: HttpSettings::default(),
             graphql: GraphqlSettings::default(),
             models: ModelsSettings::default(),
+            inference: InferenceSettings::default(),
+            anonymous: AnonymousSettings::default(),
         }
     }
 }
@@ -156,6 +162,38 @@ impl Default for GraphqlSettings {
 pub struct ModelsSettings {
     /// Where installed models live; default `<data_dir>/models`.
     pub dir: Option<PathBuf>,
+}
+
+/// Inference service settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InferenceSettings {
+    /// Worker threads running models (each forward pass already uses every core).
+    pub workers: usize,
+    /// Jobs that may wait; when full, requests answer 503 with `Retry-After`.
+    pub queue: usize,
+    /// Whether models are loaded at start-up (off: detection answers 503).
+    pub enabled: bool,
+}
+
+impl Default for InferenceSettings {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            queue: 64,
+            enabled: true,
+        }
+    }
+}
+
+/// Anonymous access (ENDPOINTS.md "Decision (auth)": groups whose document names no auth —
+/// `alpr`, `inspection` — may be opened to callers without credentials, only explicitly).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnonymousSettings {
+    /// Open groups, e.g. `["alpr"]`. Anonymous callers act as the built-in account
+    /// `anonymous` (created on first use), so their data stays apart from every real one.
+    pub groups: Vec<String>,
 }
 
 /// Values given on the command line; `None` leaves the lower layers in charge.

@@ -36,6 +36,24 @@ pub enum Event {
         /// When.
         at: DateTime<Utc>,
     },
+    /// A detection session was stored (image upload or camera frame).
+    DetectionCreated {
+        /// Owner.
+        account_id: Uuid,
+        /// The session id.
+        session_id: i32,
+        /// Its location name, if any.
+        location: Option<String>,
+    },
+    /// A stored plate matched the allow/deny list at detection time.
+    PlateListHit {
+        /// Owner.
+        account_id: Uuid,
+        /// The plate id.
+        plate_id: i32,
+        /// `whitelist` or `blacklist`.
+        status: String,
+    },
 }
 
 /// Publishes and subscribes to domain events.

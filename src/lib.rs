@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod inference;
 pub mod startup;
 pub mod telemetry;
 pub mod vision;

@@ -11,9 +11,13 @@ use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasher},
     config::Settings,
     db,
-    domain::accounts::AccountService,
+    domain::{
+        accounts::AccountService,
+        alpr::{AlprService, artifacts::ArtifactStore},
+    },
     events::{EventBus, InProcessBus},
     graphql, http,
+    inference::{InferenceService, Models},
 };
 
 /// Everything a request handler or resolver needs; cheap to clone.
@@ -30,6 +34,10 @@ pub struct App {
     pub accounts: AccountService,
     /// Domain events for subscriptions.
     pub bus: Arc<dyn EventBus>,
+    /// The inference threads.
+    pub inference: Arc<InferenceService>,
+    /// Vehicles, plates, lists, locations, statistics.
+    pub alpr: AlprService,
 }
 
 impl Deref for AppState {
@@ -57,11 +65,31 @@ impl AppState {
         let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new(1024));
         let accounts =
             AccountService::new(db.clone(), hasher, keys, settings.auth.clone(), bus.clone());
+        let models_dir = settings.models_dir();
+        let models = if settings.inference.enabled && models_dir.is_dir() {
+            Models::load(&models_dir, &candle_core::Device::Cpu)
+        } else {
+            tracing::info!(dir = %models_dir.display(), "no models loaded");
+            Models::none()
+        };
+        let inference = Arc::new(InferenceService::start(
+            models,
+            settings.inference.workers,
+            settings.inference.queue,
+        ));
+        let alpr = AlprService::new(
+            db.clone(),
+            inference.clone(),
+            ArtifactStore::new(&settings.data_dir),
+            bus.clone(),
+        );
         Ok(Self(Arc::new(App {
             settings,
             db,
             accounts,
             bus,
+            inference,
+            alpr,
         })))
     }
 

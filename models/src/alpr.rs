@@ -123,6 +123,15 @@ pub fn plate_candidates(lines: &[TextLine]) -> Vec<(String, String, f32, [f32; 4
     out
 }
 
+/// What [`Alpr::analyze`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlprOutput {
+    /// Vehicles, in detector order (confidence descending).
+    pub vehicles: Vec<VehicleRef>,
+    /// Plates, best first; `vehicle` equals one of `vehicles` or is `None`.
+    pub plates: Vec<PlateRead>,
+}
+
 /// The ALPR pipeline.
 pub struct Alpr {
     vehicles: YoloDetector,
@@ -135,7 +144,8 @@ impl Alpr {
         Self { vehicles, ocr }
     }
 
-    /// Reads the plates of an interleaved RGB8 image, best first.
+    /// Reads the plates of an interleaved RGB8 image (`3 · width · height` bytes), best
+    /// first.
     ///
     /// # Errors
     /// Model errors.
@@ -145,6 +155,19 @@ impl Alpr {
         width: usize,
         height: usize,
     ) -> Result<Vec<PlateRead>, ModelError> {
+        Ok(self.analyze(rgb, width, height)?.plates)
+    }
+
+    /// Every vehicle found (detector order) and the plates read, best first.
+    ///
+    /// # Errors
+    /// Model errors.
+    pub fn analyze(
+        &self,
+        rgb: &[u8],
+        width: usize,
+        height: usize,
+    ) -> Result<AlprOutput, ModelError> {
         let names = self.vehicles.info().names.clone();
         let found = self
             .vehicles
@@ -170,6 +193,7 @@ impl Alpr {
             })
             .filter(|(_, r)| r[2] > r[0] + 8 && r[3] > r[1] + 8)
             .collect();
+        let vehicles: Vec<VehicleRef> = regions.iter().filter_map(|(v, _)| v.clone()).collect();
         if regions.is_empty() {
             regions.push((None, [0, 0, width, height]));
         }
@@ -214,7 +238,7 @@ impl Alpr {
             }
         }
         plates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-        Ok(plates)
+        Ok(AlprOutput { vehicles, plates })
     }
 }
 

@@ -200,9 +200,68 @@ impl ErrorStyle for MonitorStyle {
     }
 }
 
+/// The `alpr` group's style (alpr-api.en.md is a FastAPI service): `{"detail": "message"}`
+/// with the usual status, and validation failures as FastAPI's `HTTPValidationError`: 422
+/// `{"detail": [{"type", "loc": ["body", field], "msg", "input": null}]}`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FastApiStyle;
+
+impl ErrorStyle for FastApiStyle {
+    fn render(&self, error: &RestError) -> (StatusCode, Value) {
+        let status = error.code.default_status();
+        if error.code == ErrorCode::BadUserInput {
+            let items: Vec<Value> = if error.fields.is_empty() {
+                vec![serde_json::json!({
+                    "type": "value_error", "loc": ["body"], "msg": error.message, "input": null
+                })]
+            } else {
+                error
+                    .fields
+                    .iter()
+                    .flat_map(|(field, msgs)| {
+                        msgs.iter().map(move |m| {
+                            serde_json::json!({
+                                "type": "value_error", "loc": ["body", field], "msg": m, "input": null
+                            })
+                        })
+                    })
+                    .collect()
+            };
+            return (status, serde_json::json!({ "detail": items }));
+        }
+        let message = if error.code == ErrorCode::Internal {
+            "Internal Server Error".to_owned()
+        } else {
+            error.message.clone()
+        };
+        (status, serde_json::json!({ "detail": message }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fastapi_style_lists_validation_errors_and_hides_internals() {
+        let mut fields = BTreeMap::new();
+        fields.insert("file".to_owned(), vec!["a file is required".to_owned()]);
+        let (status, body) = FastApiStyle.render(&RestError::validation(fields));
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            body["detail"][0]["loc"],
+            serde_json::json!(["body", "file"])
+        );
+        assert_eq!(body["detail"][0]["msg"], "a file is required");
+        let (status, body) =
+            FastApiStyle.render(&RestError::new(ErrorCode::NotFound, "Plate 9 not found"));
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body, serde_json::json!({"detail": "Plate 9 not found"}));
+        let (status, body) =
+            FastApiStyle.render(&RestError::new(ErrorCode::Internal, "db password is x"));
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body, serde_json::json!({"detail": "Internal Server Error"}));
+    }
 
     #[test]
     fn monitor_style_uses_reason_and_fields() {

@@ -14,6 +14,7 @@
 pub mod coerce;
 pub mod error;
 pub mod groups;
+pub mod openapi;
 pub mod operation;
 pub mod shape;
 
@@ -30,12 +31,15 @@ use axum::{
 use serde_json::Value;
 
 pub use coerce::{Body, FilePart, Inputs};
-pub use error::{ErrorCode, ErrorStyle, MonitorStyle, RestError};
+pub use error::{ErrorCode, ErrorStyle, FastApiStyle, MonitorStyle, RestError};
 pub use operation::{OperationError, StoredOperation, VarType, VariableDef};
 
-/// Turns the HTTP request parts into request data for the GraphQL request (authentication).
+/// Turns the HTTP request parts into request data for the GraphQL request (authentication);
+/// the first argument is the route's group name.
 pub type Prepare = Arc<
-    dyn Fn(&http::request::Parts, async_graphql::Request) -> async_graphql::Request + Send + Sync,
+    dyn Fn(&str, &http::request::Parts, async_graphql::Request) -> async_graphql::Request
+        + Send
+        + Sync,
 >;
 
 /// One documented REST route.
@@ -51,6 +55,8 @@ pub struct Route {
     pub status: StatusCode,
     /// Template of the success body (see [`shape`]); `None` answers `data` as is.
     pub template: Option<Value>,
+    /// One-line summary for the OpenAPI document (`Detect Image`).
+    pub summary: Option<&'static str>,
 }
 
 impl Route {
@@ -62,7 +68,15 @@ impl Route {
             operation,
             status: StatusCode::OK,
             template: None,
+            summary: None,
         }
+    }
+
+    /// Sets the OpenAPI summary.
+    #[must_use]
+    pub fn summary(mut self, summary: &'static str) -> Self {
+        self.summary = Some(summary);
+        self
     }
 
     /// Sets the success status.
@@ -118,7 +132,7 @@ macro_rules! stored {
 
 /// Every group VisionFlow serves.
 pub fn groups() -> Vec<Group> {
-    vec![groups::monitor::group()]
+    vec![groups::monitor::group(), groups::alpr::group()]
 }
 
 /// Builds the axum router of the given groups over an executor.
@@ -144,6 +158,7 @@ pub fn router<E: Executor>(executor: E, groups: Vec<Group>, options: Options) ->
             let path = route.path;
             let route = Arc::new(route);
             let style = group.style.clone();
+            let group_name = group.name;
             let executor = executor.clone();
             let shared = shared.clone();
             let handler = move |req: Request| {
@@ -152,7 +167,7 @@ pub fn router<E: Executor>(executor: E, groups: Vec<Group>, options: Options) ->
                 let executor = executor.clone();
                 let shared = shared.clone();
                 async move {
-                    match handle(&executor, &route, &shared, req).await {
+                    match handle(&executor, group_name, &route, &shared, req).await {
                         Ok(resp) => resp,
                         Err(err) => render_error(style.as_ref(), &err),
                     }
@@ -183,6 +198,7 @@ pub fn render_error(style: &dyn ErrorStyle, err: &RestError) -> Response {
 
 async fn handle<E: Executor>(
     executor: &E,
+    group: &str,
     route: &Route,
     options: &Options,
     req: Request,
@@ -222,7 +238,7 @@ async fn handle<E: Executor>(
             },
         );
     }
-    let request = (options.prepare)(&parts, request);
+    let request = (options.prepare)(group, &parts, request);
     let response = executor.execute(request).await;
     if let Some(err) = response.errors.first() {
         return Err(RestError::from_server_error(err));

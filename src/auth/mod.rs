@@ -48,6 +48,22 @@ pub enum Credential {
         /// Granted scopes.
         scopes: Vec<String>,
     },
+    /// No credentials, on a group the operator opened to anonymous callers
+    /// (`anonymous.groups`); acts as the built-in [`ANONYMOUS_ACCOUNT`] with no scopes.
+    Anonymous,
+}
+
+/// The built-in account anonymous callers act as (the nil UUID); it cannot log in.
+pub const ANONYMOUS_ACCOUNT: Uuid = Uuid::nil();
+
+impl Principal {
+    /// The principal of an anonymous caller on an opened group.
+    pub fn anonymous() -> Self {
+        Self {
+            account_id: ANONYMOUS_ACCOUNT,
+            credential: Credential::Anonymous,
+        }
+    }
 }
 
 /// An authenticated account.
@@ -65,6 +81,7 @@ impl Principal {
         match &self.credential {
             Credential::AccessToken => true,
             Credential::ApiKey { scopes, .. } => scopes.iter().any(|s| s == "*" || s == scope),
+            Credential::Anonymous => false,
         }
     }
 

@@ -42,7 +42,48 @@ pub async fn connect(url: &str, schema: Option<&str>) -> anyhow::Result<Database
 /// # Errors
 /// A migration fails (the database is left at the last migration that succeeded).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("migration failed")
+    Migrator::up(db, None).await.context("migration failed")?;
+    ensure_anonymous_account(db).await
+}
+
+/// Creates the built-in account anonymous callers act as (`crate::auth::ANONYMOUS_ACCOUNT`)
+/// when missing. Its name and e-mail (`~anonymous`) fail registration's validation, so no
+/// user can take them, and its password hash is not a PHC string, so nobody logs in as it.
+///
+/// # Errors
+/// Database failures.
+pub async fn ensure_anonymous_account(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, EntityTrait as _};
+    let id = crate::auth::ANONYMOUS_ACCOUNT;
+    if entities::account::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    let row = entities::account::ActiveModel {
+        id: Set(id),
+        username: Set("~anonymous".into()),
+        username_key: Set("~anonymous".into()),
+        email: Set("~anonymous".into()),
+        email_key: Set("~anonymous".into()),
+        password_hash: Set("!".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    if let Err(e) = row.insert(db).await {
+        // Another node created it first.
+        if entities::account::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .is_none()
+        {
+            return Err(e.into());
+        }
+    }
+    Ok(())
 }
 
 /// A database URL with its password replaced by `***`, for messages.

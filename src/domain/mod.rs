@@ -2,3 +2,4 @@
 //! commit.
 
 pub mod accounts;
+pub mod alpr;

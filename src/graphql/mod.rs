@@ -3,6 +3,7 @@
 //! [`sdl`]'s output; a test fails when they drift.
 
 pub mod accounts;
+pub mod alpr;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
@@ -15,15 +16,15 @@ use crate::{
 
 /// Root query.
 #[derive(MergedObject, Default)]
-pub struct Query(accounts::AccountQuery);
+pub struct Query(accounts::AccountQuery, alpr::AlprQuery);
 
 /// Root mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(accounts::AccountMutation);
+pub struct Mutation(accounts::AccountMutation, alpr::AlprMutation);
 
 /// Root subscription.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(accounts::AccountSubscription);
+pub struct Subscription(accounts::AccountSubscription, alpr::AlprSubscription);
 
 /// VisionFlow's executable schema.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
@@ -37,6 +38,10 @@ pub fn build(state: AppState, limits: &GraphqlSettings) -> AppSchema {
     )
     .limit_depth(limits.depth_limit)
     .limit_complexity(limits.complexity_limit)
+    .data(async_graphql::dataloader::DataLoader::new(
+        alpr::AlprLoader::new(state.db.clone()),
+        tokio::spawn,
+    ))
     .data(state)
     .finish()
 }

@@ -1,5 +1,7 @@
 //! HTTP: one function builds the whole router and its middleware stack.
 
+mod docs;
+mod files;
 mod graphql;
 mod health;
 
@@ -39,17 +41,24 @@ pub fn router_with_groups(
     groups: Vec<rest_compat::Group>,
 ) -> Router {
     let body_limit = app.settings.http.max_body_bytes;
+    let open = app.settings.anonymous.groups.clone();
     let rest = rest_compat::router(
         schema.clone(),
         groups,
         rest_compat::Options {
             body_limit,
-            prepare: Arc::new(|parts, request| {
+            prepare: Arc::new(move |group, parts, request| {
                 let auth = parts
                     .extensions
                     .get::<auth::Auth>()
                     .cloned()
                     .unwrap_or_default();
+                let auth = match auth {
+                    auth::Auth::Anonymous if open.iter().any(|g| g == group) => {
+                        auth::Auth::Account(auth::Principal::anonymous())
+                    }
+                    other => other,
+                };
                 request.data(auth)
             }),
         },
@@ -66,6 +75,12 @@ pub fn router_with_groups(
         .route("/graphql/ws", get(graphql::websocket))
         .route("/graphiql/{file}", get(graphql::asset))
         .route("/register", get(register_page))
+        .route("/openapi.json", get(docs::openapi))
+        .route("/docs", get(docs::swagger))
+        .route("/redoc", get(docs::redoc))
+        .route("/docs-assets/{file}", get(docs::asset))
+        .route("/outputs/{*path}", get(files::outputs))
+        .route("/static/{*path}", get(files::static_files))
         .with_state(state)
         .merge(rest)
         .fallback(not_found)

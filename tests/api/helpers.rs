@@ -174,8 +174,11 @@ impl TestApp {
         }
     }
 
+    /// Accounts users created (the built-in anonymous account is not counted).
     pub async fn account_count(&self) -> u64 {
+        use sea_orm::{ColumnTrait as _, QueryFilter as _};
         entities::account::Entity::find()
+            .filter(entities::account::Column::Id.ne(visionflow::auth::ANONYMOUS_ACCOUNT))
             .count(&self.state.db)
             .await
             .expect("count")

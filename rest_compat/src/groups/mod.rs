@@ -1,3 +1,4 @@
 //! The documented groups (`../shared/spec/ENDPOINTS.md`), one module each.
 
+pub mod alpr;
 pub mod monitor;

@@ -2,4 +2,9 @@
 
 pub mod account;
 pub mod api_key;
+pub mod detection_session;
+pub mod location;
+pub mod plate;
+pub mod plate_list_entry;
 pub mod refresh_token;
+pub mod vehicle;

@@ -1,0 +1,92 @@
+//! `/outputs/{path}` (stored detection artifacts) and `/static/{path}` (operator-provided
+//! static files under `<data_dir>/static/`), alpr-api.en.md "Static & Output File Serving".
+//! Paths that could leave their directory (`..`, absolute, symlinks pointing out) are
+//! refused exactly like missing files: 404 `{"detail": "File not found: {path}"}`.
+//! Artifacts need credentials like the rest of the alpr group (or the group opened to
+//! anonymous callers); their names carry 48 random bits.
+
+use axum::{
+    Extension, Json,
+    extract::{Path, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use super::HttpState;
+use crate::auth::Auth;
+
+fn not_found(path: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"detail": format!("File not found: {path}")})),
+    )
+        .into_response()
+}
+
+fn mime(path: &std::path::Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        Some("bmp") => "image/bmp",
+        Some("json") => "application/json",
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn serve(state: &HttpState, top: &str, path: &str) -> Response {
+    let Some(full) = state.app.alpr.store().resolve(top, path) else {
+        return not_found(path);
+    };
+    match tokio::fs::read(&full).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, mime(&full)),
+                (header::CACHE_CONTROL, "private, max-age=3600"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => not_found(path),
+    }
+}
+
+/// `GET /outputs/{path}`.
+pub async fn outputs(
+    State(state): State<HttpState>,
+    Extension(auth): Extension<Auth>,
+    Path(path): Path<String>,
+) -> Response {
+    let open = state
+        .app
+        .settings
+        .anonymous
+        .groups
+        .iter()
+        .any(|g| g == "alpr");
+    if !(open && matches!(auth, Auth::Anonymous)) {
+        if let Err(e) = auth.principal() {
+            let err = rest_compat::RestError::from_server_error(
+                &async_graphql::Error::from(e).into_server_error(Default::default()),
+            );
+            return rest_compat::render_error(&rest_compat::FastApiStyle, &err);
+        }
+    }
+    serve(&state, "outputs", &path).await
+}
+
+/// `GET /static/{path}` (public).
+pub async fn static_files(State(state): State<HttpState>, Path(path): Path<String>) -> Response {
+    serve(&state, "static", &path).await
+}
