@@ -60,7 +60,7 @@ pub fn apply(template: &Value, data: &Value) -> Value {
                 None | Some(Value::Null) => Value::Null,
                 Some(_) => {
                     let mut rest = map.clone();
-                    rest.remove("$when");
+                    rest.shift_remove("$when");
                     apply(&Value::Object(rest), data)
                 }
             }

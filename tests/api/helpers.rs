@@ -229,3 +229,119 @@ async fn connect(settings: &Settings) -> DatabaseConnection {
             .expect("connect sqlite"),
     }
 }
+
+/// A multipart/form-data body: `(field, Some(filename) for a file | None for text, bytes)`.
+/// Returns the content type (with boundary) and the body.
+pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = format!("vfboundary{}", uuid::Uuid::new_v4().simple());
+    let mut body = Vec::new();
+    for (name, filename, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The installed models and sample images, or `None` (the test is skipped) when they are
+/// absent and `VF_REQUIRE_MODELS` is not set. `scripts/test.sh` fetches both.
+pub fn vision_data() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| root.join(default))
+    };
+    let models = dir("VF_MODELS_DIR", "data/models");
+    let samples = dir("VF_SAMPLES_DIR", "data/samples");
+    if models.join("vehicles/model.json").is_file() && samples.join("rear_car.png").is_file() {
+        return Some((models, samples));
+    }
+    assert!(
+        std::env::var_os("VF_REQUIRE_MODELS").is_none(),
+        "VF_REQUIRE_MODELS is set but {} or {} lacks the models or samples",
+        models.display(),
+        samples.display()
+    );
+    eprintln!("skipping: no models/samples (scripts/test.sh fetches them)");
+    None
+}
+
+impl TestApp {
+    /// A TestApp with the real models loaded (see [`vision_data`]).
+    pub async fn spawn_vision(configure: impl FnOnce(&mut Settings)) -> Option<(Self, std::path::PathBuf)> {
+        let (models, samples) = vision_data()?;
+        let app = Self::spawn_with(|s| {
+            s.models.dir = Some(models);
+            configure(s);
+        })
+        .await;
+        Some((app, samples))
+    }
+
+    /// Creates an API key for the user and returns the secret.
+    pub async fn api_key(&self, user: &User) -> String {
+        let r = self
+            .graphql(
+                "mutation { createApiKey(input: {name: \"test\"}) { key } }",
+                json!({}),
+                &[("authorization", &user.bearer())],
+            )
+            .await;
+        r["data"]["createApiKey"]["key"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no key: {r}"))
+            .to_owned()
+    }
+
+    /// Posts a multipart body.
+    pub async fn post_multipart(
+        &self,
+        uri: &str,
+        parts: &[(&str, Option<&str>, &[u8])],
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let (ctype, body) = multipart(parts);
+        let mut h = vec![("content-type", ctype.as_str())];
+        h.extend_from_slice(headers);
+        self.request(Method::POST, uri, &h, body).await
+    }
+
+    /// Rows in a table of the ALPR domain: (sessions, vehicles, plates).
+    pub async fn alpr_counts(&self) -> (u64, u64, u64) {
+        let db = &self.state.db;
+        (
+            entities::detection_session::Entity::find().count(db).await.expect("count"),
+            entities::vehicle::Entity::find().count(db).await.expect("count"),
+            entities::plate::Entity::find().count(db).await.expect("count"),
+        )
+    }
+
+    /// Files under `<data_dir>/outputs`.
+    pub fn output_files(&self) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            if let Ok(rd) = std::fs::read_dir(dir) {
+                for e in rd.flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        walk(&p, out);
+                    } else {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.state.settings.data_dir.join("outputs"), &mut out);
+        out
+    }
+}

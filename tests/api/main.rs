@@ -4,6 +4,8 @@
 mod helpers;
 
 mod accounts_graphql;
+mod alpr;
+mod alpr_vision;
 mod accounts_rest;
 mod api_keys;
 mod bad_input;

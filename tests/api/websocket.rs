@@ -11,9 +11,9 @@ use tokio_tungstenite::{
 
 use crate::helpers::{TestApp, User};
 
-type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn open(addr: std::net::SocketAddr, protocol: &str) -> Ws {
+pub async fn open(addr: std::net::SocketAddr, protocol: &str) -> Ws {
     let mut req = format!("ws://{addr}/graphql/ws")
         .into_client_request()
         .expect("request");
@@ -28,12 +28,12 @@ async fn open(addr: std::net::SocketAddr, protocol: &str) -> Ws {
     ws
 }
 
-async fn send(ws: &mut Ws, v: Value) {
+pub async fn send(ws: &mut Ws, v: Value) {
     ws.send(Message::text(v.to_string())).await.expect("send");
 }
 
 /// The next text message as JSON, skipping pings/keep-alives; `None` on close or timeout.
-async fn recv(ws: &mut Ws, wait: Duration) -> Option<Value> {
+pub async fn recv(ws: &mut Ws, wait: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let msg = tokio::time::timeout_at(deadline, ws.next())
