@@ -75,13 +75,13 @@ pub async fn outputs(
         .groups
         .iter()
         .any(|g| g == "alpr");
-    if !(open && matches!(auth, Auth::Anonymous)) {
-        if let Err(e) = auth.principal() {
-            let err = rest_compat::RestError::from_server_error(
-                &async_graphql::Error::from(e).into_server_error(Default::default()),
-            );
-            return rest_compat::render_error(&rest_compat::FastApiStyle, &err);
-        }
+    if !(open && matches!(auth, Auth::Anonymous))
+        && let Err(e) = auth.principal()
+    {
+        let err = rest_compat::RestError::from_server_error(
+            &async_graphql::Error::from(e).into_server_error(Default::default()),
+        );
+        return rest_compat::render_error(&rest_compat::FastApiStyle, &err);
     }
     serve(&state, "outputs", &path).await
 }

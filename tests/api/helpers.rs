@@ -278,7 +278,9 @@ pub fn vision_data() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
 
 impl TestApp {
     /// A TestApp with the real models loaded (see [`vision_data`]).
-    pub async fn spawn_vision(configure: impl FnOnce(&mut Settings)) -> Option<(Self, std::path::PathBuf)> {
+    pub async fn spawn_vision(
+        configure: impl FnOnce(&mut Settings),
+    ) -> Option<(Self, std::path::PathBuf)> {
         let (models, samples) = vision_data()?;
         let app = Self::spawn_with(|s| {
             s.models.dir = Some(models);
@@ -320,9 +322,18 @@ impl TestApp {
     pub async fn alpr_counts(&self) -> (u64, u64, u64) {
         let db = &self.state.db;
         (
-            entities::detection_session::Entity::find().count(db).await.expect("count"),
-            entities::vehicle::Entity::find().count(db).await.expect("count"),
-            entities::plate::Entity::find().count(db).await.expect("count"),
+            entities::detection_session::Entity::find()
+                .count(db)
+                .await
+                .expect("count"),
+            entities::vehicle::Entity::find()
+                .count(db)
+                .await
+                .expect("count"),
+            entities::plate::Entity::find()
+                .count(db)
+                .await
+                .expect("count"),
         )
     }
 

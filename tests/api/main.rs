@@ -4,9 +4,9 @@
 mod helpers;
 
 mod accounts_graphql;
+mod accounts_rest;
 mod alpr;
 mod alpr_vision;
-mod accounts_rest;
 mod api_keys;
 mod bad_input;
 mod browser;
