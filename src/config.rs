@@ -43,6 +43,8 @@ pub struct Settings {
     pub inference: InferenceSettings,
     /// Which REST groups answer callers without credentials.
     pub anonymous: AnonymousSettings,
+    /// Parking group settings.
+    pub parking: ParkingSettings,
 }
 
 impl Default for Settings {
@@ -58,6 +60,7 @@ impl Default for Settings {
             models: ModelsSettings::default(),
             inference: InferenceSettings::default(),
             anonymous: AnonymousSettings::default(),
+            parking: ParkingSettings::default(),
         }
     }
 }
@@ -194,6 +197,38 @@ pub struct AnonymousSettings {
     /// Open groups, e.g. `["alpr"]`. Anonymous callers act as the built-in account
     /// `anonymous` (created on first use), so their data stays apart from every real one.
     pub groups: Vec<String>,
+}
+
+/// Parking group settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ParkingSettings {
+    /// UTC offset in which timestamps without one (`2025-07-03 17:06:27`, the crawler's
+    /// `last_update`) are read, `+HH:MM`.
+    pub naive_utc_offset: String,
+}
+
+impl Default for ParkingSettings {
+    fn default() -> Self {
+        Self {
+            naive_utc_offset: "+00:00".into(),
+        }
+    }
+}
+
+impl ParkingSettings {
+    /// The parsed offset.
+    ///
+    /// # Errors
+    /// Not of the form `+HH:MM` / `-HH:MM`.
+    pub fn offset(&self) -> anyhow::Result<chrono::FixedOffset> {
+        self.naive_utc_offset.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "parking.naive_utc_offset {:?} is not an offset like +08:00",
+                self.naive_utc_offset
+            )
+        })
+    }
 }
 
 /// Values given on the command line; `None` leaves the lower layers in charge.

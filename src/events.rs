@@ -45,6 +45,15 @@ pub enum Event {
         /// Its location name, if any.
         location: Option<String>,
     },
+    /// A parking lot received a new occupancy record.
+    ParkingOccupancyChanged {
+        /// Owner.
+        account_id: Uuid,
+        /// The lot.
+        parking_lot_id: i32,
+        /// Its site id.
+        site_id: String,
+    },
     /// A stored plate matched the allow/deny list at detection time.
     PlateListHit {
         /// Owner.

@@ -14,6 +14,7 @@ use crate::{
     domain::{
         accounts::AccountService,
         alpr::{AlprService, artifacts::ArtifactStore},
+        parking::ParkingService,
     },
     events::{EventBus, InProcessBus},
     graphql, http,
@@ -38,6 +39,8 @@ pub struct App {
     pub inference: Arc<InferenceService>,
     /// Vehicles, plates, lists, locations, statistics.
     pub alpr: AlprService,
+    /// Vehicle registry, parking lots and records.
+    pub parking: ParkingService,
 }
 
 impl Deref for AppState {
@@ -83,6 +86,12 @@ impl AppState {
             ArtifactStore::new(&settings.data_dir),
             bus.clone(),
         );
+        let parking = ParkingService::new(
+            db.clone(),
+            alpr.clone(),
+            bus.clone(),
+            settings.parking.offset()?,
+        );
         Ok(Self(Arc::new(App {
             settings,
             db,
@@ -90,6 +99,7 @@ impl AppState {
             bus,
             inference,
             alpr,
+            parking,
         })))
     }
 

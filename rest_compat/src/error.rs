@@ -238,9 +238,83 @@ impl ErrorStyle for FastApiStyle {
     }
 }
 
+/// The `parking` group's style (parking-vehicle-api.zh-TW.txt is a Django REST framework
+/// service): validation failures are 400 with `{"field": ["message"]}` (or
+/// `{"detail": "message"}` when no field is named); everything else `{"detail": "message"}`
+/// with DRF's wording for authentication, permission, not-found and server errors.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DrfStyle;
+
+impl ErrorStyle for DrfStyle {
+    fn render(&self, error: &RestError) -> (StatusCode, Value) {
+        let detail = |m: &str| serde_json::json!({ "detail": m });
+        match error.code {
+            ErrorCode::BadUserInput if !error.fields.is_empty() => {
+                (StatusCode::BAD_REQUEST, serde_json::json!(error.fields))
+            }
+            ErrorCode::BadUserInput | ErrorCode::Conflict => {
+                (StatusCode::BAD_REQUEST, detail(&error.message))
+            }
+            ErrorCode::Unauthenticated => {
+                let msg = match error.reason.as_deref() {
+                    Some("AUTH_REQUIRED") | None => "Authentication credentials were not provided.",
+                    Some("INVALID_API_KEY") => "Invalid API key.",
+                    Some(_) => error.message.as_str(),
+                };
+                (StatusCode::UNAUTHORIZED, detail(msg))
+            }
+            ErrorCode::Forbidden => (
+                StatusCode::FORBIDDEN,
+                detail("You do not have permission to perform this action."),
+            ),
+            ErrorCode::NotFound => (StatusCode::NOT_FOUND, detail("Not found.")),
+            ErrorCode::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                detail("A server error occurred."),
+            ),
+            ErrorCode::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                detail(&format!(
+                    "Request was throttled. Expected available in {} seconds.",
+                    error.retry_after.unwrap_or(1)
+                )),
+            ),
+            other => (other.default_status(), detail(&error.message)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drf_style_uses_field_maps_and_drf_wording() {
+        let mut fields = BTreeMap::new();
+        fields.insert(
+            "confidence_score".to_owned(),
+            vec!["Ensure this value is between 0.0 and 1.0.".to_owned()],
+        );
+        let (status, body) = DrfStyle.render(&RestError::validation(fields));
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            serde_json::json!({"confidence_score": ["Ensure this value is between 0.0 and 1.0."]})
+        );
+        let mut err = RestError::new(ErrorCode::Unauthenticated, "x");
+        err.reason = Some("AUTH_REQUIRED".into());
+        assert_eq!(
+            DrfStyle.render(&err).1,
+            serde_json::json!({"detail": "Authentication credentials were not provided."})
+        );
+        assert_eq!(
+            DrfStyle.render(&RestError::new(ErrorCode::NotFound, "Plate 3 not found")),
+            (
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"detail": "Not found."})
+            )
+        );
+    }
 
     #[test]
     fn fastapi_style_lists_validation_errors_and_hides_internals() {

@@ -31,7 +31,7 @@ use axum::{
 use serde_json::Value;
 
 pub use coerce::{Body, FilePart, Inputs};
-pub use error::{ErrorCode, ErrorStyle, FastApiStyle, MonitorStyle, RestError};
+pub use error::{DrfStyle, ErrorCode, ErrorStyle, FastApiStyle, MonitorStyle, RestError};
 pub use operation::{OperationError, StoredOperation, VarType, VariableDef};
 
 /// Turns the HTTP request parts into request data for the GraphQL request (authentication);
@@ -132,7 +132,11 @@ macro_rules! stored {
 
 /// Every group VisionFlow serves.
 pub fn groups() -> Vec<Group> {
-    vec![groups::monitor::group(), groups::alpr::group()]
+    vec![
+        groups::monitor::group(),
+        groups::alpr::group(),
+        groups::parking::group(),
+    ]
 }
 
 /// Builds the axum router of the given groups over an executor.

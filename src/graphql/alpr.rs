@@ -51,6 +51,9 @@ pub struct SessionId(pub i32);
 /// Key: a vehicle by id.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct VehicleId(pub i32);
+/// Key: a parking lot by id.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct ParkingLotId(pub i32);
 /// Key: a location by id.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct LocationId(pub i32);
@@ -178,12 +181,46 @@ impl Loader<LocationId> for AlprLoader {
     }
 }
 
+impl Loader<ParkingLotId> for AlprLoader {
+    type Value = crate::db::entities::parking_lot::Model;
+    type Error = LoadErr;
+
+    async fn load(
+        &self,
+        keys: &[ParkingLotId],
+    ) -> Result<HashMap<ParkingLotId, Self::Value>, Self::Error> {
+        use crate::db::entities::parking_lot;
+        Ok(parking_lot::Entity::find()
+            .filter(parking_lot::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| (ParkingLotId(r.id), r))
+            .collect())
+    }
+}
+
+fn reader<'a>(ctx: &Context<'a>) -> AppResult<&'a crate::auth::Principal> {
+    let p = principal(ctx)?;
+    p.require_scope("alpr:read")?;
+    Ok(p)
+}
+
+fn writer<'a>(ctx: &Context<'a>) -> AppResult<&'a crate::auth::Principal> {
+    let p = principal(ctx)?;
+    p.require_scope("alpr:write")?;
+    Ok(p)
+}
+
 fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a DataLoader<AlprLoader>> {
     ctx.data::<DataLoader<AlprLoader>>()
         .map_err(|e| AppError::internal(anyhow::anyhow!("no ALPR loader: {}", e.message)))
 }
 
-async fn load<K>(ctx: &Context<'_>, key: K) -> AppResult<Option<<AlprLoader as Loader<K>>::Value>>
+pub(crate) async fn load<K>(
+    ctx: &Context<'_>,
+    key: K,
+) -> AppResult<Option<<AlprLoader as Loader<K>>::Value>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     AlprLoader: Loader<K, Error = LoadErr>,
@@ -475,6 +512,71 @@ impl Vehicle {
             Some(id) => Ok(load(ctx, SessionId(id)).await?.map(Detection)),
             None => Ok(None),
         }
+    }
+    /// Registry (parking group): the plate the client submitted.
+    async fn license_plate(&self) -> Option<&str> {
+        self.0.license_plate.as_deref()
+    }
+    /// Registry: the plate text read from the photo, normalised.
+    async fn recognized_plate(&self) -> Option<&str> {
+        self.0.recognized_plate.as_deref()
+    }
+    /// Registry: whether a plate read from the photo equals the submitted one (or an
+    /// operator said so).
+    async fn is_identified(&self) -> bool {
+        self.0.is_identified
+    }
+    /// Registry: recogniser confidence, 0–1.
+    async fn confidence_score(&self) -> Option<f64> {
+        self.0.confidence_score
+    }
+    /// Registry: brand.
+    async fn brand(&self) -> Option<&str> {
+        self.0.brand.as_deref()
+    }
+    /// Registry: model.
+    async fn model(&self) -> Option<&str> {
+        self.0.model.as_deref()
+    }
+    /// Registry: year.
+    async fn year(&self) -> Option<&str> {
+        self.0.year.as_deref()
+    }
+    /// Registry: parking lot id.
+    async fn parking_lot_id(&self) -> Option<i32> {
+        self.0.parking_lot_id
+    }
+    /// Registry: the parking lot.
+    async fn parking_lot(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Option<super::parking::ParkingLot>> {
+        match self.0.parking_lot_id {
+            Some(id) => Ok(load(ctx, ParkingLotId(id))
+                .await?
+                .map(super::parking::ParkingLot)),
+            None => Ok(None),
+        }
+    }
+    /// Registry: when the photo was taken.
+    async fn captured_at(&self) -> Option<DateTime<Utc>> {
+        self.0.captured_at
+    }
+    /// Registry: the uploaded photo, relative to the data dir.
+    async fn photo_path(&self) -> Option<&str> {
+        self.0.image_path.as_deref()
+    }
+    /// Registry: URL of the uploaded photo.
+    async fn photo_url(&self) -> Option<String> {
+        self.0.image_path.as_deref().map(url)
+    }
+    /// Creation time.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Registry: last change.
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.updated_at
     }
     /// Plates read on it.
     async fn plates(&self, ctx: &Context<'_>) -> AppResult<Vec<Plate>> {
@@ -974,7 +1076,11 @@ pub struct TotalCount {
 }
 
 /// Pages by offset: the cursor is the row's position in the ordered result.
-fn page(first: Option<i32>, after: Option<String>, offset: Option<i32>) -> AppResult<(u64, u64)> {
+pub(crate) fn page(
+    first: Option<i32>,
+    after: Option<String>,
+    offset: Option<i32>,
+) -> AppResult<(u64, u64)> {
     let limit = first.unwrap_or(20);
     if !(0..=1000).contains(&limit) {
         return Err(AppError::field("first", "must be between 0 and 1000"));
@@ -992,7 +1098,7 @@ fn page(first: Option<i32>, after: Option<String>, offset: Option<i32>) -> AppRe
     Ok((start, limit as u64))
 }
 
-fn connection<T: async_graphql::OutputType>(
+pub(crate) fn connection<T: async_graphql::OutputType>(
     rows: Vec<T>,
     start: u64,
     total: u64,
@@ -1027,7 +1133,7 @@ impl AlprQuery {
         offset: Option<i32>,
         filter: Option<DetectionFilterInput>,
     ) -> AppResult<Connection<OpaqueCursor<u64>, Detection, TotalCount, EmptyFields>> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         let (start, limit) = page(first, after, offset)?;
         let filter: DetectionFilter = filter.unwrap_or_default().into();
         let (rows, total) = state(ctx)?.alpr.sessions(me, &filter, start, limit).await?;
@@ -1047,7 +1153,7 @@ impl AlprQuery {
         offset: Option<i32>,
         filter: Option<DetectionFilterInput>,
     ) -> AppResult<Connection<OpaqueCursor<u64>, Plate, TotalCount, EmptyFields>> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         let (start, limit) = page(first, after, offset)?;
         let filter: DetectionFilter = filter.unwrap_or_default().into();
         let (rows, total) = state(ctx)?.alpr.plates(me, &filter, start, limit).await?;
@@ -1060,25 +1166,25 @@ impl AlprQuery {
 
     /// One detection.
     async fn detection(&self, ctx: &Context<'_>, id: i32) -> AppResult<Detection> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         Ok(Detection(state(ctx)?.alpr.session(me, id).await?))
     }
 
     /// The newest detection, if any.
     async fn latest_detection(&self, ctx: &Context<'_>) -> AppResult<Option<Detection>> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         Ok(state(ctx)?.alpr.latest(me).await?.map(Detection))
     }
 
     /// One vehicle.
     async fn vehicle(&self, ctx: &Context<'_>, id: i32) -> AppResult<Vehicle> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         Ok(Vehicle(state(ctx)?.alpr.vehicle(me, id).await?))
     }
 
     /// One plate.
     async fn plate(&self, ctx: &Context<'_>, id: i32) -> AppResult<Plate> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         Ok(Plate(state(ctx)?.alpr.plate(me, id).await?))
     }
 
@@ -1096,7 +1202,7 @@ impl AlprQuery {
 
     /// The allow/deny list.
     async fn plate_list_entries(&self, ctx: &Context<'_>) -> AppResult<Vec<PlateListEntry>> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         Ok(state(ctx)?
             .alpr
             .list_entries(me)
@@ -1108,7 +1214,7 @@ impl AlprQuery {
 
     /// Gates.
     async fn locations(&self, ctx: &Context<'_>) -> AppResult<Vec<Location>> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         Ok(state(ctx)?
             .alpr
             .locations(me)
@@ -1120,13 +1226,13 @@ impl AlprQuery {
 
     /// One gate.
     async fn location(&self, ctx: &Context<'_>, id: i32) -> AppResult<Location> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         Ok(Location(state(ctx)?.alpr.location(me, id).await?))
     }
 
     /// How many gates the caller has.
     async fn location_count(&self, ctx: &Context<'_>) -> AppResult<usize> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         Ok(state(ctx)?.alpr.locations(me).await?.len())
     }
 
@@ -1142,7 +1248,7 @@ impl AlprQuery {
         #[graphql(default = 7, validator(minimum = 1, maximum = 366))] days: u32,
     ) -> AppResult<Statistics> {
         Ok(Statistics {
-            account: principal(ctx)?.account_id,
+            account: reader(ctx)?.account_id,
             days,
             now: Utc::now(),
         })
@@ -1150,7 +1256,7 @@ impl AlprQuery {
 
     /// Health of the ALPR service.
     async fn alpr_status(&self, ctx: &Context<'_>) -> AppResult<AlprStatus> {
-        principal(ctx)?;
+        reader(ctx)?;
         let app = state(ctx)?;
         let (workers, queue) = app.inference.capacity();
         Ok(AlprStatus {
@@ -1185,7 +1291,7 @@ impl AlprMutation {
         file: Upload,
         location: Option<String>,
     ) -> AppResult<Detection> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         let upload = file
             .value(ctx)
             .map_err(|_| AppError::field("file", "no file was uploaded"))?;
@@ -1208,7 +1314,7 @@ impl AlprMutation {
         id: i32,
         input: DetectionUpdate,
     ) -> AppResult<Detection> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         Ok(Detection(
             state(ctx)?
                 .alpr
@@ -1224,7 +1330,7 @@ impl AlprMutation {
         id: i32,
         input: VehicleUpdate,
     ) -> AppResult<Vehicle> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         Ok(Vehicle(
             state(ctx)?
                 .alpr
@@ -1235,7 +1341,7 @@ impl AlprMutation {
 
     /// Deletes a vehicle and its plates (and the detection when nothing is left in it).
     async fn delete_vehicle(&self, ctx: &Context<'_>, id: i32) -> AppResult<DeleteResult> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         let o = state(ctx)?.alpr.delete_vehicle(me, id).await?;
         Ok(DeleteResult::new(
             format!(
@@ -1253,7 +1359,7 @@ impl AlprMutation {
         id: i32,
         input: PlateUpdate,
     ) -> AppResult<Plate> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         Ok(Plate(
             state(ctx)?
                 .alpr
@@ -1273,7 +1379,7 @@ impl AlprMutation {
     /// Deletes a plate (its vehicle too when that has no plate left; the detection when
     /// empty).
     async fn delete_plate(&self, ctx: &Context<'_>, id: i32) -> AppResult<DeleteResult> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         let o = state(ctx)?.alpr.delete_plate(me, id).await?;
         let message = if o.vehicle_deleted {
             format!("Successfully deleted plate {id} and its associated vehicle")
@@ -1291,7 +1397,7 @@ impl AlprMutation {
         plate_text: String,
         status: String,
     ) -> AppResult<PlateListEntry> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         Ok(PlateListEntry(
             state(ctx)?
                 .alpr
@@ -1306,13 +1412,13 @@ impl AlprMutation {
         ctx: &Context<'_>,
         plate_text: String,
     ) -> AppResult<String> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         state(ctx)?.alpr.remove_list_entry(me, &plate_text).await
     }
 
     /// Re-applies the lists to every stored plate.
     async fn sync_plate_statuses(&self, ctx: &Context<'_>) -> AppResult<SyncResult> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         let c = state(ctx)?.alpr.sync_lists(me).await?;
         Ok(SyncResult {
             whitelist: c.whitelist,
@@ -1328,7 +1434,7 @@ impl AlprMutation {
         ctx: &Context<'_>,
         input: LocationInput,
     ) -> AppResult<Location> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         let name = input
             .name
             .ok_or_else(|| AppError::field("name", "is required"))?;
@@ -1347,7 +1453,7 @@ impl AlprMutation {
         id: i32,
         input: LocationInput,
     ) -> AppResult<Location> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         Ok(Location(
             state(ctx)?
                 .alpr
@@ -1363,7 +1469,7 @@ impl AlprMutation {
 
     /// Deletes a gate (its detections stay, without a location); returns its id.
     async fn delete_location(&self, ctx: &Context<'_>, id: i32) -> AppResult<i32> {
-        let me = principal(ctx)?.account_id;
+        let me = writer(ctx)?.account_id;
         state(ctx)?.alpr.delete_location(me, id).await?;
         Ok(id)
     }
@@ -1381,7 +1487,7 @@ impl AlprSubscription {
         ctx: &Context<'_>,
         location: Option<String>,
     ) -> Result<impl Stream<Item = Detection> + use<>, AppError> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         let app = state(ctx)?.clone();
         let events = app.bus.subscribe();
         Ok(events.filter_map(move |event| {
@@ -1409,7 +1515,7 @@ impl AlprSubscription {
         ctx: &Context<'_>,
         status: Option<String>,
     ) -> Result<impl Stream<Item = Plate> + use<>, AppError> {
-        let me = principal(ctx)?.account_id;
+        let me = reader(ctx)?.account_id;
         let status = status
             .map(|s| domain::list_status("status", &s))
             .transpose()?;

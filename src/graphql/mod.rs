@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod alpr;
+pub mod parking;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
@@ -16,15 +17,27 @@ use crate::{
 
 /// Root query.
 #[derive(MergedObject, Default)]
-pub struct Query(accounts::AccountQuery, alpr::AlprQuery);
+pub struct Query(
+    accounts::AccountQuery,
+    alpr::AlprQuery,
+    parking::ParkingQuery,
+);
 
 /// Root mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(accounts::AccountMutation, alpr::AlprMutation);
+pub struct Mutation(
+    accounts::AccountMutation,
+    alpr::AlprMutation,
+    parking::ParkingMutation,
+);
 
 /// Root subscription.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(accounts::AccountSubscription, alpr::AlprSubscription);
+pub struct Subscription(
+    accounts::AccountSubscription,
+    alpr::AlprSubscription,
+    parking::ParkingSubscription,
+);
 
 /// VisionFlow's executable schema.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -2,3 +2,4 @@
 
 pub mod alpr;
 pub mod monitor;
+pub mod parking;

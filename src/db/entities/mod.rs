@@ -4,6 +4,8 @@ pub mod account;
 pub mod api_key;
 pub mod detection_session;
 pub mod location;
+pub mod parking_lot;
+pub mod parking_record;
 pub mod plate;
 pub mod plate_list_entry;
 pub mod refresh_token;

@@ -31,6 +31,28 @@ pub struct Model {
     pub crop_path: Option<String>,
     /// Creation time.
     pub created_at: DateTimeUtc,
+    /// Registry: the plate the client submitted (parking group), as given.
+    pub license_plate: Option<String>,
+    /// Registry: brand.
+    pub brand: Option<String>,
+    /// Registry: model.
+    pub model: Option<String>,
+    /// Registry: year.
+    pub year: Option<String>,
+    /// Registry: parking lot.
+    pub parking_lot_id: Option<i32>,
+    /// Registry: when the photo was taken.
+    pub captured_at: Option<DateTimeUtc>,
+    /// Registry: the uploaded photo, relative to the data dir.
+    pub image_path: Option<String>,
+    /// Registry: whether a plate read from the photo equals the submitted plate.
+    pub is_identified: bool,
+    /// Registry: recogniser confidence, 0–1.
+    pub confidence_score: Option<f64>,
+    /// Registry: the plate text read from the photo (normalised).
+    pub recognized_plate: Option<String>,
+    /// Registry: last change.
+    pub updated_at: Option<DateTimeUtc>,
 }
 
 /// Relations.

@@ -17,9 +17,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait as _,
     ActiveValue::Set,
-    ColumnTrait as _, Condition, ConnectionTrait, DatabaseConnection, EntityTrait as _,
-    PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, SqlErr,
-    TransactionTrait as _,
+    ColumnTrait as _, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    SqlErr, TransactionTrait as _,
     sea_query::{Expr, Query},
 };
 use serde_json::json;
@@ -34,6 +34,20 @@ use crate::{
     vision::images::{self, RgbImage},
 };
 use artifacts::ArtifactStore;
+
+/// An upload validated, inferred and written to disk, not yet in the database.
+pub struct Prepared {
+    /// Client file name.
+    pub filename: String,
+    /// Written files and what the models found.
+    pub files: Artifacts,
+    /// Inference seconds.
+    pub secs: f64,
+    /// Model description.
+    pub model_label: String,
+    /// Processing time.
+    pub at: DateTime<Utc>,
+}
 
 /// Plate list membership.
 pub const WHITELIST: &str = "whitelist";
@@ -211,18 +225,70 @@ impl AlprService {
             .filter(|l| !l.is_empty())
             .map(location_name)
             .transpose()?;
-        if bytes.is_empty() {
-            return Err(AppError::field("file", "the uploaded file is empty"));
+        let prepared = self.prepare("file", filename, bytes).await?;
+        let written = prepared.files.all_paths();
+        let stored = async {
+            let txn = self.db.begin().await.map_err(AppError::internal)?;
+            let stored = self
+                .store_prepared(&txn, account_id, prepared, location.as_deref())
+                .await?;
+            txn.commit().await.map_err(AppError::internal)?;
+            Ok(stored)
         }
-        let filename = filename.to_owned();
+        .await;
+        match stored {
+            Ok(stored) => {
+                self.publish(account_id, &stored, location);
+                Ok(stored)
+            }
+            Err(e) => {
+                self.store.remove_all(&written);
+                Err(e)
+            }
+        }
+    }
+
+    /// Publishes `DetectionCreated` and, for listed plates, `PlateListHit` (after commit).
+    pub fn publish(&self, account_id: Uuid, stored: &StoredDetection, location: Option<String>) {
+        self.bus.publish(Event::DetectionCreated {
+            account_id,
+            session_id: stored.session.id,
+            location,
+        });
+        for p in &stored.plates {
+            if p.status != UNCLASSIFIED {
+                self.bus.publish(Event::PlateListHit {
+                    account_id,
+                    plate_id: p.id,
+                    status: p.status.clone(),
+                });
+            }
+        }
+    }
+
+    /// Validates an upload, runs the models and writes the artifacts; nothing is in the
+    /// database yet. `field` names the upload in errors (`file`, `image`).
+    ///
+    /// # Errors
+    /// As [`Self::detect`].
+    pub async fn prepare(
+        &self,
+        field: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> AppResult<Prepared> {
+        if bytes.is_empty() {
+            return Err(AppError::field(field, "the uploaded file is empty"));
+        }
+        let name = filename.to_owned();
         let img = tokio::task::spawn_blocking(move || images::decode(&bytes).map(|i| (i, bytes)))
             .await
             .map_err(AppError::internal)?
-            .map_err(|e| AppError::field("file", format!("{filename}: {e}")))?;
+            .map_err(|e| AppError::field(field, format!("{name}: {e}")))?;
         let (img, bytes) = img;
         if img.width < 16 || img.height < 16 {
             return Err(AppError::field(
-                "file",
+                field,
                 format!(
                     "{filename}: image is {}×{}; at least 16×16 pixels are needed",
                     img.width, img.height
@@ -261,71 +327,45 @@ impl AlprService {
         };
         let at = Utc::now();
         let store = self.store.clone();
-        let fname = filename.clone();
+        let fname = filename.to_owned();
         let files = tokio::task::spawn_blocking(move || {
             write_artifacts(&store, &img, &bytes, &fname, &out, at)
         })
         .await
         .map_err(AppError::internal)?
         .map_err(AppError::internal)?;
-        let written = files.all_paths();
-        match self
-            .store_rows(
-                account_id,
-                &filename,
-                location.as_deref(),
-                files,
-                secs,
-                &model_label,
-                at,
-            )
-            .await
-        {
-            Ok(stored) => {
-                self.bus.publish(Event::DetectionCreated {
-                    account_id,
-                    session_id: stored.session.id,
-                    location: location.clone(),
-                });
-                for p in &stored.plates {
-                    if p.status != UNCLASSIFIED {
-                        self.bus.publish(Event::PlateListHit {
-                            account_id,
-                            plate_id: p.id,
-                            status: p.status.clone(),
-                        });
-                    }
-                }
-                Ok(stored)
-            }
-            Err(e) => {
-                self.store.remove_all(&written);
-                Err(e)
-            }
-        }
+        Ok(Prepared {
+            filename: filename.to_owned(),
+            files,
+            secs,
+            model_label,
+            at,
+        })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn store_rows(
+    /// Stores a prepared detection's rows inside the caller's transaction.
+    ///
+    /// # Errors
+    /// Database failures (the caller removes `prepared`'s files when it rolls back).
+    pub async fn store_prepared(
         &self,
+        txn: &DatabaseTransaction,
         account_id: Uuid,
-        filename: &str,
+        prepared: Prepared,
         location: Option<&str>,
-        files: Artifacts,
-        secs: f64,
-        model_label: &str,
-        at: DateTime<Utc>,
     ) -> AppResult<StoredDetection> {
-        let txn = self.db.begin().await.map_err(AppError::internal)?;
+        let Prepared {
+            filename,
+            files,
+            secs,
+            model_label,
+            at,
+        } = prepared;
         let location_id = match location {
-            Some(name) => Some(
-                find_or_create_location(&txn, account_id, name, at)
-                    .await?
-                    .id,
-            ),
+            Some(name) => Some(find_or_create_location(txn, account_id, name, at).await?.id),
             None => None,
         };
-        let lists = list_map(&txn, account_id).await?;
+        let lists = list_map(txn, account_id).await?;
         let session = detection_session::ActiveModel {
             account_id: Set(account_id),
             location_id: Set(location_id),
@@ -340,7 +380,7 @@ impl AlprService {
             created_at: Set(at),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await
         .map_err(AppError::internal)?;
         let mut vehicles = Vec::new();
@@ -359,7 +399,7 @@ impl AlprService {
                 created_at: Set(at),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(txn)
             .await
             .map_err(AppError::internal)?;
             vehicles.push(row);
@@ -397,12 +437,11 @@ impl AlprService {
                 created_at: Set(at),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(txn)
             .await
             .map_err(AppError::internal)?;
             plates.push(row);
         }
-        txn.commit().await.map_err(AppError::internal)?;
         Ok(StoredDetection {
             session,
             vehicles,
@@ -1179,7 +1218,7 @@ struct PlateFile {
 }
 
 /// Files written for one detection, and what to store about them.
-struct Artifacts {
+pub struct Artifacts {
     original: String,
     annotated: String,
     width: usize,
@@ -1189,7 +1228,13 @@ struct Artifacts {
 }
 
 impl Artifacts {
-    fn all_paths(&self) -> Vec<String> {
+    /// The stored original, relative to the data dir.
+    pub fn original_path(&self) -> &str {
+        &self.original
+    }
+
+    /// Every file written, relative to the data dir.
+    pub fn all_paths(&self) -> Vec<String> {
         let mut v = vec![self.original.clone(), self.annotated.clone()];
         v.extend(self.vehicles.iter().filter_map(|x| x.crop.clone()));
         v.extend(self.plates.iter().filter_map(|x| x.crop.clone()));

@@ -1,0 +1,164 @@
+//! The `parking` group: parking-vehicle-api.zh-TW.txt ("AI Vision 車輛辨識管理系統", a Django
+//! REST framework service), `X-API-Key` auth, DRF-style errors (`{"detail": …}` or
+//! `{"field": ["message"]}` with 400), 201 on create, 204 on delete, trailing slashes.
+//! Lists are plain JSON arrays (DRF without pagination) with `limit` (default 100, at most
+//! 1000) and `offset`.
+
+use std::sync::Arc;
+
+use http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::{DrfStyle, Group, Route, stored};
+
+/// The parking group's routes.
+pub fn group() -> Group {
+    let each = |list: &str| json!({"$each": format!("${list}.edges"), "$as": "$node"});
+    Group {
+        name: "parking",
+        style: Arc::new(DrfStyle),
+        routes: vec![
+            Route::new(
+                Method::GET,
+                "/api/vehicles/",
+                stored!("parking/vehicles.graphql"),
+            )
+            .summary("List vehicles")
+            .shape(each("registryVehicles")),
+            Route::new(
+                Method::POST,
+                "/api/vehicles/",
+                stored!("parking/create_vehicle.graphql"),
+            )
+            .summary("Create a vehicle (photo → plate verification)")
+            .status(StatusCode::CREATED)
+            .shape(json!("$registerVehicle")),
+            Route::new(
+                Method::GET,
+                "/api/vehicles/{id}/",
+                stored!("parking/vehicle.graphql"),
+            )
+            .summary("Retrieve a vehicle")
+            .shape(json!("$registryVehicle")),
+            Route::new(
+                Method::PUT,
+                "/api/vehicles/{id}/",
+                stored!("parking/replace_vehicle.graphql"),
+            )
+            .summary("Update a vehicle (all fields)")
+            .shape(json!("$updateRegistryVehicle")),
+            Route::new(
+                Method::PATCH,
+                "/api/vehicles/{id}/",
+                stored!("parking/patch_vehicle.graphql"),
+            )
+            .summary("Update a vehicle (some fields)")
+            .shape(json!("$updateRegistryVehicle")),
+            Route::new(
+                Method::DELETE,
+                "/api/vehicles/{id}/",
+                stored!("parking/delete_vehicle.graphql"),
+            )
+            .summary("Delete a vehicle")
+            .status(StatusCode::NO_CONTENT),
+            Route::new(
+                Method::PATCH,
+                "/api/vehicles/{id}/update_identification/",
+                stored!("parking/update_identification.graphql"),
+            )
+            .summary("Update identification")
+            .shape(json!("$updateVehicleIdentification")),
+            Route::new(
+                Method::GET,
+                "/api/parking-lots/",
+                stored!("parking/lots.graphql"),
+            )
+            .summary("List parking lots")
+            .shape(each("parkingLots")),
+            Route::new(
+                Method::POST,
+                "/api/parking-lots/",
+                stored!("parking/create_lot.graphql"),
+            )
+            .summary("Create a parking lot")
+            .status(StatusCode::CREATED)
+            .shape(json!("$createParkingLot")),
+            Route::new(
+                Method::GET,
+                "/api/parking-lots/by-site-id/{site_id}/",
+                stored!("parking/lot_by_site.graphql"),
+            )
+            .summary("Parking lot by site id")
+            .shape(json!("$parkingLotBySiteId")),
+            Route::new(
+                Method::GET,
+                "/api/parking-lots/{id}/",
+                stored!("parking/lot.graphql"),
+            )
+            .summary("Retrieve a parking lot")
+            .shape(json!("$parkingLot")),
+            Route::new(
+                Method::PUT,
+                "/api/parking-lots/{id}/",
+                stored!("parking/replace_lot.graphql"),
+            )
+            .summary("Update a parking lot (all fields)")
+            .shape(json!("$updateParkingLot")),
+            Route::new(
+                Method::PATCH,
+                "/api/parking-lots/{id}/",
+                stored!("parking/patch_lot.graphql"),
+            )
+            .summary("Update a parking lot (some fields)")
+            .shape(json!("$updateParkingLot")),
+            Route::new(
+                Method::DELETE,
+                "/api/parking-lots/{id}/",
+                stored!("parking/delete_lot.graphql"),
+            )
+            .summary("Delete a parking lot")
+            .status(StatusCode::NO_CONTENT),
+            Route::new(
+                Method::GET,
+                "/api/parking-records/",
+                stored!("parking/records.graphql"),
+            )
+            .summary("List parking records")
+            .shape(each("parkingRecords")),
+            Route::new(
+                Method::POST,
+                "/api/parking-records/",
+                stored!("parking/create_record.graphql"),
+            )
+            .summary("Create a parking record")
+            .status(StatusCode::CREATED)
+            .shape(json!("$createParkingRecord")),
+            Route::new(
+                Method::POST,
+                "/api/parking-records/batch-collect/",
+                stored!("parking/batch_collect.graphql"),
+            )
+            .summary("Batch collect (crawler)")
+            .shape(json!({
+                "success": true,
+                "message": "$batchCollectParkingRecords.message",
+                "statistics": {
+                    "created_lots": "$batchCollectParkingRecords.created_lots",
+                    "updated_lots": "$batchCollectParkingRecords.updated_lots",
+                    "created_records": "$batchCollectParkingRecords.created_records",
+                    "skipped_records": "$batchCollectParkingRecords.skipped_records",
+                    "errors": "$batchCollectParkingRecords.errors",
+                    "total_processed": "$batchCollectParkingRecords.total_processed"
+                },
+                "error_details": "$batchCollectParkingRecords.error_details"
+            })),
+            Route::new(
+                Method::GET,
+                "/api/parking-records/{id}/",
+                stored!("parking/record.graphql"),
+            )
+            .summary("Retrieve a parking record")
+            .shape(json!("$parkingRecord")),
+        ],
+    }
+}
