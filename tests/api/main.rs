@@ -12,5 +12,6 @@ mod bad_input;
 mod browser;
 mod graphiql;
 mod health;
+mod parking;
 mod schema;
 mod websocket;
