@@ -86,6 +86,35 @@ pub async fn ensure_anonymous_account(db: &DatabaseConnection) -> anyhow::Result
     Ok(())
 }
 
+/// One page of an ordered query and the number of rows the whole query matches.
+///
+/// # Errors
+/// `INTERNAL` on database failures.
+pub async fn page<E>(
+    db: &DatabaseConnection,
+    query: sea_orm::Select<E>,
+    offset: u64,
+    limit: u64,
+) -> crate::error::AppResult<(Vec<E::Model>, u64)>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Sync,
+{
+    use sea_orm::{PaginatorTrait as _, QuerySelect as _};
+    let total = query
+        .clone()
+        .count(db)
+        .await
+        .map_err(crate::error::AppError::internal)?;
+    let rows = query
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+        .map_err(crate::error::AppError::internal)?;
+    Ok((rows, total))
+}
+
 /// A database URL with its password replaced by `***`, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

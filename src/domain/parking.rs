@@ -16,8 +16,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone as _, Utc
 use sea_orm::{
     ActiveModelTrait as _,
     ActiveValue::Set,
-    ColumnTrait as _, Condition, DatabaseConnection, EntityTrait as _, PaginatorTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _, SqlErr, TransactionTrait as _,
+    ColumnTrait as _, Condition, DatabaseConnection, EntityTrait as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _, SqlErr, TransactionTrait as _,
     sea_query::{Expr, ExprTrait as _, Func, LikeExpr},
 };
 use serde_json::Value as Json;
@@ -26,7 +26,7 @@ use visionflow_models::alpr::normalize_plate;
 
 use crate::{
     db::entities::{parking_lot, parking_record, plate, vehicle},
-    domain::alpr::AlprService,
+    domain::alpr::{AlprService, given},
     error::{AppError, AppResult},
     events::{Event, EventBus},
 };
@@ -482,12 +482,7 @@ impl ParkingService {
         let mut c = Condition::all()
             .add(V::AccountId.eq(account))
             .add(V::LicensePlate.is_not_null());
-        if let Some(p) = f
-            .license_plate
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(p) = given(f.license_plate.as_deref()) {
             c = c.add(icontains(V::LicensePlate, p));
         }
         if let Some(b) = f.is_identified {
@@ -496,21 +491,11 @@ impl ParkingService {
         if let Some(l) = f.parking_lot_id {
             c = c.add(V::ParkingLotId.eq(l));
         }
-        let q = vehicle::Entity::find().filter(c);
-        let total = q
-            .clone()
-            .count(&self.db)
-            .await
-            .map_err(AppError::internal)?;
-        let rows = q
+        let q = vehicle::Entity::find()
+            .filter(c)
             .order_by_desc(V::CreatedAt)
-            .order_by_desc(V::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(&self.db)
-            .await
-            .map_err(AppError::internal)?;
-        Ok((rows, total))
+            .order_by_desc(V::Id);
+        crate::db::page(&self.db, q, offset, limit).await
     }
 
     /// One vehicle of the account (either view).
@@ -620,26 +605,14 @@ impl ParkingService {
     ) -> AppResult<(Vec<parking_lot::Model>, u64)> {
         use parking_lot::Column as L;
         let mut c = Condition::all().add(L::AccountId.eq(account));
-        if let Some(s) = site_id.map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(s) = given(site_id) {
             c = c.add(icontains(L::SiteId, s));
         }
-        if let Some(n) = name.map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(n) = given(name) {
             c = c.add(icontains(L::Name, n));
         }
-        let q = parking_lot::Entity::find().filter(c);
-        let total = q
-            .clone()
-            .count(&self.db)
-            .await
-            .map_err(AppError::internal)?;
-        let rows = q
-            .order_by_asc(L::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(&self.db)
-            .await
-            .map_err(AppError::internal)?;
-        Ok((rows, total))
+        let q = parking_lot::Entity::find().filter(c).order_by_asc(L::Id);
+        crate::db::page(&self.db, q, offset, limit).await
     }
 
     /// One lot.
@@ -808,12 +781,7 @@ impl ParkingService {
         if let Some(l) = f.parking_lot_id {
             c = c.add(R::ParkingLotId.eq(l));
         }
-        if let Some(s) = f
-            .site_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(s) = given(f.site_id.as_deref()) {
             c = c.add(
                 R::ParkingLotId.in_subquery(
                     sea_orm::sea_query::Query::select()
@@ -831,21 +799,11 @@ impl ParkingService {
         if let Some(s) = f.end_date.as_deref().filter(|s| !s.trim().is_empty()) {
             c = c.add(R::LastUpdate.lte(self.datetime("end_date", s)?));
         }
-        let q = parking_record::Entity::find().filter(c);
-        let total = q
-            .clone()
-            .count(&self.db)
-            .await
-            .map_err(AppError::internal)?;
-        let rows = q
+        let q = parking_record::Entity::find()
+            .filter(c)
             .order_by_desc(R::LastUpdate)
-            .order_by_desc(R::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(&self.db)
-            .await
-            .map_err(AppError::internal)?;
-        Ok((rows, total))
+            .order_by_desc(R::Id);
+        crate::db::page(&self.db, q, offset, limit).await
     }
 
     /// One record.

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use visionflow::db::entities::{detection_session, plate, vehicle};
 
-use crate::helpers::{TestApp, User};
+use crate::helpers::{TestApp, User, call, keyed};
 
 /// A multipart part: field, file name (None for text), bytes.
 type Part<'a> = (&'a str, Option<&'a str>, &'a [u8]);
@@ -86,47 +86,6 @@ async fn seed(app: &TestApp, user: &User, plates: &[&str]) -> (i32, Vec<i32>, Ve
         ps.push(p.id);
     }
     (s.id, vs, ps)
-}
-
-async fn keyed(app: &TestApp, name: &str) -> (User, String) {
-    let user = app.user(name).await;
-    let key = app.api_key(&user).await;
-    (user, key)
-}
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    uri: &str,
-    key: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let r = match body {
-        Some(b) => {
-            app.request(
-                method,
-                uri,
-                &[("x-api-key", key), ("content-type", "application/json")],
-                b.to_string(),
-            )
-            .await
-        }
-        None => {
-            app.request(
-                method,
-                uri,
-                &[("x-api-key", key)],
-                axum::body::Body::empty(),
-            )
-            .await
-        }
-    };
-    let v = if r.body.is_empty() {
-        Value::Null
-    } else {
-        r.json()
-    };
-    (r.status, v)
 }
 
 #[tokio::test]

@@ -356,3 +356,42 @@ impl TestApp {
         out
     }
 }
+
+/// Registers a user and creates an API key for it.
+pub async fn keyed(app: &TestApp, name: &str) -> (User, String) {
+    let user = app.user(name).await;
+    let key = app.api_key(&user).await;
+    (user, key)
+}
+
+/// One request with an API key and an optional JSON body: the status and the JSON answer
+/// (`null` for an empty body).
+pub async fn call(
+    app: &TestApp,
+    method: Method,
+    uri: &str,
+    key: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let r = match body {
+        Some(b) => {
+            app.request(
+                method,
+                uri,
+                &[("x-api-key", key), ("content-type", "application/json")],
+                b.to_string(),
+            )
+            .await
+        }
+        None => {
+            app.request(method, uri, &[("x-api-key", key)], Body::empty())
+                .await
+        }
+    };
+    let v = if r.body.is_empty() {
+        Value::Null
+    } else {
+        r.json()
+    };
+    (r.status, v)
+}

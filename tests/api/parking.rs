@@ -9,50 +9,9 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, User},
+    helpers::{TestApp, call, keyed},
     websocket::{open, recv, send},
 };
-
-async fn keyed(app: &TestApp, name: &str) -> (User, String) {
-    let user = app.user(name).await;
-    let key = app.api_key(&user).await;
-    (user, key)
-}
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    uri: &str,
-    key: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let r = match body {
-        Some(b) => {
-            app.request(
-                method,
-                uri,
-                &[("x-api-key", key), ("content-type", "application/json")],
-                b.to_string(),
-            )
-            .await
-        }
-        None => {
-            app.request(
-                method,
-                uri,
-                &[("x-api-key", key)],
-                axum::body::Body::empty(),
-            )
-            .await
-        }
-    };
-    let v = if r.body.is_empty() {
-        Value::Null
-    } else {
-        r.json()
-    };
-    (r.status, v)
-}
 
 fn lot_item(parking_id: &str, last_update: &str, occupied: i64) -> Value {
     json!({

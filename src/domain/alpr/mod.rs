@@ -517,12 +517,7 @@ impl AlprService {
         if let Some(to) = f.to {
             c = c.add(S::CreatedAt.lt(to));
         }
-        if let Some(name) = f
-            .location
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(name) = given(f.location.as_deref()) {
             c = c.add(
                 S::LocationId.in_subquery(
                     Query::select()
@@ -534,12 +529,7 @@ impl AlprService {
                 ),
             );
         }
-        if let Some(v) = f
-            .vehicle_type
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(v) = given(f.vehicle_type.as_deref()) {
             c = c.add(
                 S::Id.in_subquery(
                     Query::select()
@@ -553,12 +543,7 @@ impl AlprService {
         }
         let mut plate_cond = Condition::all();
         let mut plate_filtered = false;
-        if let Some(t) = f
-            .plate_type
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(t) = given(f.plate_type.as_deref()) {
             plate_cond = plate_cond.add(lower_eq(plate::Column::PlateType, t));
             plate_filtered = true;
         }
@@ -596,21 +581,11 @@ impl AlprService {
         limit: u64,
     ) -> AppResult<(Vec<detection_session::Model>, u64)> {
         let cond = Self::session_condition(account_id, filter)?;
-        let q = detection_session::Entity::find().filter(cond);
-        let total = q
-            .clone()
-            .count(&self.db)
-            .await
-            .map_err(AppError::internal)?;
-        let rows = q
+        let q = detection_session::Entity::find()
+            .filter(cond)
             .order_by_desc(detection_session::Column::CreatedAt)
-            .order_by_desc(detection_session::Column::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(&self.db)
-            .await
-            .map_err(AppError::internal)?;
-        Ok((rows, total))
+            .order_by_desc(detection_session::Column::Id);
+        crate::db::page(&self.db, q, offset, limit).await
     }
 
     /// Plates matching a filter, newest first: `(rows, total)`.
@@ -626,12 +601,7 @@ impl AlprService {
     ) -> AppResult<(Vec<plate::Model>, u64)> {
         use plate::Column as P;
         let mut c = Condition::all().add(P::AccountId.eq(account_id));
-        if let Some(t) = filter
-            .plate_type
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(t) = given(filter.plate_type.as_deref()) {
             c = c.add(lower_eq(P::PlateType, t));
         }
         if let Some(s) = filter.search.as_deref() {
@@ -646,12 +616,7 @@ impl AlprService {
         if let Some(to) = filter.to {
             c = c.add(P::CreatedAt.lt(to));
         }
-        if let Some(v) = filter
-            .vehicle_type
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(v) = given(filter.vehicle_type.as_deref()) {
             c = c.add(
                 P::VehicleId.in_subquery(
                     Query::select()
@@ -679,21 +644,11 @@ impl AlprService {
                 ),
             );
         }
-        let q = plate::Entity::find().filter(c);
-        let total = q
-            .clone()
-            .count(&self.db)
-            .await
-            .map_err(AppError::internal)?;
-        let rows = q
+        let q = plate::Entity::find()
+            .filter(c)
             .order_by_desc(P::CreatedAt)
-            .order_by_desc(P::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(&self.db)
-            .await
-            .map_err(AppError::internal)?;
-        Ok((rows, total))
+            .order_by_desc(P::Id);
+        crate::db::page(&self.db, q, offset, limit).await
     }
 
     /// One vehicle.
@@ -1093,6 +1048,11 @@ impl AlprService {
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
     }
+}
+
+/// The trimmed text of an optional filter, `None` when absent or blank.
+pub(crate) fn given(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// `LOWER(col) = lower(value)`.
