@@ -34,6 +34,7 @@ drop_test_schemas() {
     DO \$\$ DECLARE s text; BEGIN
       FOR s IN SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'vf\_test\_%' LOOP
         EXECUTE format('DROP SCHEMA %I CASCADE', s);
+        COMMIT;  -- one schema per transaction: dropping hundreds at once exhausts the lock table
       END LOOP;
     END \$\$;"
 }
