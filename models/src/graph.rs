@@ -183,7 +183,7 @@ impl OnnxGraph {
         let mut vals: HashMap<String, Value> = HashMap::new();
         vals.insert(self.input.clone(), Value::T(input.to_device(&self.device)?));
         let profile = std::env::var_os("VF_GRAPH_PROFILE").is_some();
-        let mut spent: HashMap<&str, std::time::Duration> = HashMap::new();
+        let mut spent: HashMap<String, std::time::Duration> = HashMap::new();
         for (i, n) in self.nodes.iter().enumerate() {
             let started = std::time::Instant::now();
             let get = |k: usize| -> Result<&Value> {
@@ -197,6 +197,25 @@ impl OnnxGraph {
                     })
             };
             let has = |k: usize| n.input.get(k).is_some_and(|s| !s.is_empty());
+            // Convolutions are told apart by weight, group, stride and input shape.
+            let key = if profile && n.op_type == "Conv" {
+                let dims = |k: usize| {
+                    get(k)
+                        .ok()
+                        .and_then(|v| v.t().ok())
+                        .map(|t| t.dims().to_vec())
+                        .unwrap_or_default()
+                };
+                format!(
+                    "Conv w{:?} g{} s{:?} x{:?}",
+                    dims(1),
+                    attr_i(n, "group", 1),
+                    attr_ints(n, "strides").unwrap_or(vec![1, 1]),
+                    dims(0)
+                )
+            } else {
+                n.op_type.clone()
+            };
             let out = self.eval(n, &get, &has).map_err(|e| {
                 candle_core::Error::Msg(format!("node {} ({}): {e}", n.name, n.op_type))
             })?;
@@ -207,7 +226,7 @@ impl OnnxGraph {
                 vals.insert(o.clone(), out);
             }
             if profile {
-                *spent.entry(n.op_type.as_str()).or_default() += started.elapsed();
+                *spent.entry(key).or_default() += started.elapsed();
             }
         }
         if profile {
@@ -284,6 +303,20 @@ impl OnnxGraph {
                     || pads.iter().any(|&p| p != pads[0])
                 {
                     bail!("ConvTranspose with groups or asymmetric stride/padding");
+                }
+                let w = t(1)?;
+                let (_, _, kh, kw) = w.dims4()?;
+                if pads[0] == 0
+                    && out_pad.iter().all(|&p| p == 0)
+                    && kh as i64 == strides[0]
+                    && kw as i64 == strides[1]
+                {
+                    let b = if has(2) { Some(t(2)?) } else { None };
+                    return Ok(Value::T(crate::ops::conv_transpose_nonoverlapping(
+                        &t(0)?,
+                        &w,
+                        b.as_ref(),
+                    )?));
                 }
                 let mut y = t(0)?.conv_transpose2d(
                     &t(1)?,
