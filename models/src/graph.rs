@@ -79,6 +79,106 @@ fn axis(a: i64, rank: usize) -> usize {
     }
 }
 
+/// Fused `x · clip(x + 3, 0, 6) / 6` (the HardSwish that Paddle exports as four nodes).
+const FUSED_HARDSWISH: &str = "vf.HardSwish";
+/// Fused `w · x + b` with scalar `w`, `b` (PP-LCNetV3's learnable affine blocks).
+const FUSED_AFFINE: &str = "vf.Affine";
+
+fn scalar_of(v: &Value) -> Result<f32> {
+    let t = v.t()?;
+    if t.elem_count() != 1 {
+        bail!("expected a scalar, got {:?}", t.dims());
+    }
+    t.flatten_all()?
+        .to_dtype(DType::F32)?
+        .to_vec1::<f32>()?
+        .first()
+        .copied()
+        .ok_or_else(|| candle_core::Error::Msg("empty scalar".into()))
+}
+
+/// Replaces chains of elementwise nodes by one fused node where the intermediate values
+/// have no other consumer: `Add(x, 3) → Clip(0, 6) → Mul(x, ·) → Div(6)` becomes
+/// [`FUSED_HARDSWISH`], `Mul(w, x) → Add(·, b)` with scalar constants becomes
+/// [`FUSED_AFFINE`]. The fused kernels do the same f32 operations in the same order, so
+/// results are bit-identical; they only save passes over memory.
+fn fuse(nodes: Vec<NodeProto>, consts: &HashMap<String, Value>, output: &str) -> Vec<NodeProto> {
+    let mut uses: HashMap<&str, usize> = HashMap::new();
+    for n in &nodes {
+        for i in &n.input {
+            *uses.entry(i.as_str()).or_default() += 1;
+        }
+    }
+    *uses.entry(output).or_default() += 1;
+    let single = |name: &str| uses.get(name) == Some(&1);
+    let is_scalar = |name: &str, want: Option<f32>| match consts.get(name) {
+        Some(v) => scalar_of(v).is_ok_and(|s| want.is_none_or(|w| s == w)),
+        None => false,
+    };
+    let mut out = Vec::with_capacity(nodes.len());
+    let mut i = 0;
+    while i < nodes.len() {
+        let n = &nodes[i];
+        if let [a, c, m, d] = nodes.get(i..i + 4).unwrap_or_default() {
+            let x = a.input.first().map(String::as_str).unwrap_or_default();
+            let hardswish = a.op_type == "Add"
+                && c.op_type == "Clip"
+                && m.op_type == "Mul"
+                && d.op_type == "Div"
+                && a.input.len() == 2
+                && is_scalar(&a.input[1], Some(3.0))
+                && c.input.len() == 3
+                && c.input[0] == a.output[0]
+                && is_scalar(&c.input[1], Some(0.0))
+                && is_scalar(&c.input[2], Some(6.0))
+                && m.input.len() == 2
+                && ((m.input[0] == x && m.input[1] == c.output[0])
+                    || (m.input[1] == x && m.input[0] == c.output[0]))
+                && d.input.len() == 2
+                && d.input[0] == m.output[0]
+                && is_scalar(&d.input[1], Some(6.0))
+                && single(&a.output[0])
+                && single(&c.output[0])
+                && single(&m.output[0]);
+            if hardswish {
+                out.push(NodeProto {
+                    input: vec![x.to_owned()],
+                    output: d.output.clone(),
+                    name: format!("{}+fused", d.name),
+                    op_type: FUSED_HARDSWISH.into(),
+                    attribute: Vec::new(),
+                });
+                i += 4;
+                continue;
+            }
+        }
+        if let [m, a] = nodes.get(i..i + 2).unwrap_or_default()
+            && m.op_type == "Mul"
+            && a.op_type == "Add"
+            && m.input.len() == 2
+            && a.input.len() == 2
+            && is_scalar(&m.input[0], None)
+            && !consts.contains_key(&m.input[1])
+            && a.input[0] == m.output[0]
+            && is_scalar(&a.input[1], None)
+            && single(&m.output[0])
+        {
+            out.push(NodeProto {
+                input: vec![m.input[1].clone(), m.input[0].clone(), a.input[1].clone()],
+                output: a.output.clone(),
+                name: format!("{}+fused", a.name),
+                op_type: FUSED_AFFINE.into(),
+                attribute: Vec::new(),
+            });
+            i += 2;
+            continue;
+        }
+        out.push(n.clone());
+        i += 1;
+    }
+    out
+}
+
 impl OnnxGraph {
     /// Operators this executor implements.
     pub const SUPPORTED: &'static [&'static str] = &[
@@ -153,6 +253,7 @@ impl OnnxGraph {
             .filter(|n| n.op_type != "Constant")
             .cloned()
             .collect();
+        let nodes = fuse(nodes, &consts, &output);
         let mut last_use: HashMap<&str, usize> = HashMap::new();
         for (i, n) in nodes.iter().enumerate() {
             for inp in &n.input {
@@ -290,6 +391,11 @@ impl OnnxGraph {
                 let lo = scalar(1)?.unwrap_or(attr_f(n, "min", f32::MIN));
                 let hi = scalar(2)?.unwrap_or(attr_f(n, "max", f32::MAX));
                 Value::T(t(0)?.clamp(lo, hi)?)
+            }
+            FUSED_HARDSWISH => Value::T(crate::ops::hardswish(&t(0)?)?),
+            FUSED_AFFINE => {
+                let (w, b) = (scalar_of(get(1)?)?, scalar_of(get(2)?)?);
+                Value::T(crate::ops::affine(&t(0)?, w, b)?)
             }
             "Conv" => {
                 Value::T(self.conv(n, &t(0)?, &t(1)?, if has(2) { Some(t(2)?) } else { None })?)

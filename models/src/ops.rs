@@ -173,6 +173,30 @@ pub fn depthwise(x: &Tensor, w: &Tensor, pad: usize, sh: usize, sw: usize) -> Re
     Tensor::from_vec(out, (n, c, oh, ow), x.device())
 }
 
+/// HardSwish as ONNX graphs spell it, `x · clip(x + 3, 0, 6) / 6`, in one pass (same f32
+/// operations in the same order as the four separate nodes).
+///
+/// # Errors
+/// Shape errors.
+pub fn hardswish(x: &Tensor) -> Result<Tensor> {
+    let out: Vec<f32> = with_f32(x, |xs| {
+        xs.iter()
+            .map(|&v| v * (v + 3.0).max(0.0).min(6.0) / 6.0)
+            .collect()
+    })?;
+    Tensor::from_vec(out, x.dims(), x.device())
+}
+
+/// `w · x + b` with scalar `w`, `b`, in one pass (the multiply and the add rounded
+/// separately, as the two nodes it replaces).
+///
+/// # Errors
+/// Shape errors.
+pub fn affine(x: &Tensor, w: f32, b: f32) -> Result<Tensor> {
+    let out: Vec<f32> = with_f32(x, |xs| xs.iter().map(|&v| w * v + b).collect())?;
+    Tensor::from_vec(out, x.dims(), x.device())
+}
+
 /// Adds a per-channel bias and applies SiLU (`x·σ(x)`) in one pass over `[N, C, H, W]`,
 /// channel planes split across threads (candle's own elementwise kernels run on one thread
 /// and take a pass each).
@@ -249,6 +273,27 @@ pub fn conv_transpose_nonoverlapping(
 mod tests {
     use super::*;
     use candle_core::Device;
+
+    #[test]
+    fn fused_elementwise_kernels_equal_the_nodes_they_replace() -> Result<()> {
+        let dev = Device::Cpu;
+        let x = Tensor::randn(0f32, 4.0, (1, 4, 9, 7), &dev)?;
+        // As the graph runs them: constant tensors, broadcast ops, a true division.
+        let c = |v: f32| Tensor::new(&[v], &dev);
+        let nodes = x
+            .broadcast_mul(&x.broadcast_add(&c(3.0)?)?.clamp(0f32, 6f32)?)?
+            .broadcast_div(&c(6.0)?)?;
+        assert_eq!(
+            hardswish(&x)?.flatten_all()?.to_vec1::<f32>()?,
+            nodes.flatten_all()?.to_vec1::<f32>()?
+        );
+        let nodes = c(1.7)?.broadcast_mul(&x)?.broadcast_add(&c(0.3)?)?;
+        assert_eq!(
+            affine(&x, 1.7, 0.3)?.flatten_all()?.to_vec1::<f32>()?,
+            nodes.flatten_all()?.to_vec1::<f32>()?
+        );
+        Ok(())
+    }
 
     #[test]
     fn fast_paths_match_candle() -> Result<()> {
