@@ -181,7 +181,7 @@ pub fn depthwise(x: &Tensor, w: &Tensor, pad: usize, sh: usize, sw: usize) -> Re
 pub fn hardswish(x: &Tensor) -> Result<Tensor> {
     let out: Vec<f32> = with_f32(x, |xs| {
         xs.iter()
-            .map(|&v| v * (v + 3.0).max(0.0).min(6.0) / 6.0)
+            .map(|&v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0)
             .collect()
     })?;
     Tensor::from_vec(out, x.dims(), x.device())
