@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_accounts;
 mod m20261121_000002_alpr;
 mod m20261121_000003_parking;
+mod m20261121_000004_artifact_paths;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_accounts::Migration),
             Box::new(m20261121_000002_alpr::Migration),
             Box::new(m20261121_000003_parking::Migration),
+            Box::new(m20261121_000004_artifact_paths::Migration),
         ]
     }
 }

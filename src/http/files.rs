@@ -3,7 +3,7 @@
 //! Paths that could leave their directory (`..`, absolute, symlinks pointing out) are
 //! refused exactly like missing files: 404 `{"detail": "File not found: {path}"}`.
 //! Artifacts need credentials like the rest of the alpr group (or the group opened to
-//! anonymous callers); their names carry 48 random bits.
+//! anonymous callers) and are served only to the account they belong to.
 
 use axum::{
     Extension, Json,
@@ -62,7 +62,9 @@ async fn serve(state: &HttpState, top: &str, path: &str) -> Response {
     }
 }
 
-/// `GET /outputs/{path}`.
+/// `GET /outputs/{path}`: only files that belong to the caller's account (the anonymous
+/// account when the alpr group is open and no credentials are presented); another
+/// account's file answers the same 404 as a missing one.
 pub async fn outputs(
     State(state): State<HttpState>,
     Extension(auth): Extension<Auth>,
@@ -75,15 +77,29 @@ pub async fn outputs(
         .groups
         .iter()
         .any(|g| g == "alpr");
-    if !(open && matches!(auth, Auth::Anonymous))
-        && let Err(e) = auth.principal()
-    {
-        let err = rest_compat::RestError::from_server_error(
-            &async_graphql::Error::from(e).into_server_error(Default::default()),
-        );
-        return rest_compat::render_error(&rest_compat::FastApiStyle, &err);
+    let account = match (&auth, open) {
+        (Auth::Anonymous, true) => crate::auth::ANONYMOUS_ACCOUNT,
+        _ => match auth.principal() {
+            Ok(p) => p.account_id,
+            Err(e) => {
+                let err = rest_compat::RestError::from_server_error(
+                    &async_graphql::Error::from(e).into_server_error(Default::default()),
+                );
+                return rest_compat::render_error(&rest_compat::FastApiStyle, &err);
+            }
+        },
+    };
+    let rel = format!("outputs/{}", path.trim_start_matches("outputs/"));
+    match state.app.alpr.owns_artifact(account, &rel).await {
+        Ok(true) => serve(&state, "outputs", &path).await,
+        Ok(false) => not_found(&path),
+        Err(e) => {
+            let err = rest_compat::RestError::from_server_error(
+                &async_graphql::Error::from(e).into_server_error(Default::default()),
+            );
+            rest_compat::render_error(&rest_compat::FastApiStyle, &err)
+        }
     }
-    serve(&state, "outputs", &path).await
 }
 
 /// `GET /static/{path}` (public).

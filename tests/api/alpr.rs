@@ -693,20 +693,39 @@ async fn credentials_are_required_unless_the_group_is_opened() {
 #[tokio::test]
 async fn outputs_block_traversal_with_the_documented_404() {
     let app = TestApp::spawn().await;
-    let (_, key) = keyed(&app, "viewer").await;
+    let (user, key) = keyed(&app, "viewer").await;
+    let (_, other) = keyed(&app, "neighbour").await;
+    seed(&app, &user, &["B1234XYZ"]).await; // its original is outputs/uploaded/seed.jpg
     let dir = app.state.settings.data_dir.clone();
     std::fs::create_dir_all(dir.join("outputs/plates")).expect("dir");
+    std::fs::create_dir_all(dir.join("outputs/uploaded")).expect("dir");
     std::fs::create_dir_all(dir.join("static")).expect("dir");
-    std::fs::write(dir.join("outputs/plates/a.jpg"), b"\xff\xd8jpeg").expect("write");
+    std::fs::write(dir.join("outputs/uploaded/seed.jpg"), b"\xff\xd8jpeg").expect("write");
+    std::fs::write(dir.join("outputs/plates/a.jpg"), b"\xff\xd8orphan").expect("write");
     std::fs::write(dir.join("static/app.css"), b"body{}").expect("write");
     std::fs::write(dir.join("secret.txt"), b"TOP-SECRET-CONTENT").expect("write");
     let h = [("x-api-key", key.as_str())];
-    let r = app.get("/outputs/plates/a.jpg", &h).await;
+    let r = app.get("/outputs/uploaded/seed.jpg", &h).await;
     assert_eq!(
         (r.status, r.headers["content-type"].to_str().ok()),
         (StatusCode::OK, Some("image/jpeg"))
     );
     assert_eq!(&r.body[..], b"\xff\xd8jpeg");
+    // Another account's file, and a file no detection owns, look missing.
+    let r = app
+        .get("/outputs/uploaded/seed.jpg", &[("x-api-key", &other)])
+        .await;
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            StatusCode::NOT_FOUND,
+            json!({"detail": "File not found: uploaded/seed.jpg"})
+        )
+    );
+    assert_eq!(
+        app.get("/outputs/plates/a.jpg", &h).await.status,
+        StatusCode::NOT_FOUND
+    );
     for bad in [
         "/outputs/../secret.txt",
         "/outputs/%2e%2e/secret.txt",

@@ -268,6 +268,14 @@ async fn a_rear_car_photo_is_read_stored_listed_counted_and_pushed_to_subscriber
     // Another account sees none of it.
     let other = app.user("stranger").await;
     let other_key = app.api_key(&other).await;
+    let r = app
+        .get(&format!("/{original}"), &[("x-api-key", &other_key)])
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "another account's artifact looks missing"
+    );
     assert_eq!(
         app.get("/detections", &[("x-api-key", &other_key)])
             .await

@@ -1044,6 +1044,49 @@ impl AlprService {
         txn.commit().await.map_err(AppError::internal)
     }
 
+    /// Whether a stored artifact (`outputs/…`, relative to the data dir) belongs to the
+    /// account: the original or annotated image of one of its detections, or the crop or
+    /// registry photo of one of its vehicles or plates.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn owns_artifact(&self, account_id: Uuid, rel: &str) -> AppResult<bool> {
+        use detection_session::Column as S;
+        let sessions = detection_session::Entity::find()
+            .filter(S::AccountId.eq(account_id))
+            .filter(
+                Condition::any()
+                    .add(S::OriginalPath.eq(rel))
+                    .add(S::AnnotatedPath.eq(rel)),
+            )
+            .count(&self.db)
+            .await
+            .map_err(AppError::internal)?;
+        if sessions > 0 {
+            return Ok(true);
+        }
+        let vehicles = vehicle::Entity::find()
+            .filter(vehicle::Column::AccountId.eq(account_id))
+            .filter(
+                Condition::any()
+                    .add(vehicle::Column::CropPath.eq(rel))
+                    .add(vehicle::Column::ImagePath.eq(rel)),
+            )
+            .count(&self.db)
+            .await
+            .map_err(AppError::internal)?;
+        if vehicles > 0 {
+            return Ok(true);
+        }
+        let plates = plate::Entity::find()
+            .filter(plate::Column::AccountId.eq(account_id))
+            .filter(plate::Column::CropPath.eq(rel))
+            .count(&self.db)
+            .await
+            .map_err(AppError::internal)?;
+        Ok(plates > 0)
+    }
+
     /// Database access for the statistics and the DataLoaders.
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
