@@ -54,6 +54,9 @@ pub struct VehicleId(pub i32);
 /// Key: a parking lot by id.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct ParkingLotId(pub i32);
+/// Key: the newest occupancy record of a parking lot.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct LatestParkingRecord(pub i32);
 /// Key: a location by id.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct LocationId(pub i32);
@@ -197,6 +200,46 @@ impl Loader<ParkingLotId> for AlprLoader {
             .into_iter()
             .map(|r| (ParkingLotId(r.id), r))
             .collect())
+    }
+}
+
+impl Loader<LatestParkingRecord> for AlprLoader {
+    type Value = crate::db::entities::parking_record::Model;
+    type Error = LoadErr;
+
+    /// Two queries per batch: the newest `last_update` of each lot, then those rows.
+    async fn load(
+        &self,
+        keys: &[LatestParkingRecord],
+    ) -> Result<HashMap<LatestParkingRecord, Self::Value>, Self::Error> {
+        use crate::db::entities::parking_record::{Column as R, Entity};
+        use sea_orm::{Condition, QuerySelect as _};
+        let newest: Vec<(i32, Option<DateTime<Utc>>)> = Entity::find()
+            .select_only()
+            .column(R::ParkingLotId)
+            .column_as(R::LastUpdate.max(), "newest")
+            .filter(R::ParkingLotId.is_in(keys.iter().map(|k| k.0)))
+            .group_by(R::ParkingLotId)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut out = HashMap::new();
+        for chunk in newest.chunks(200) {
+            let cond = chunk
+                .iter()
+                .fold(Condition::any(), |c, (lot, at)| match at {
+                    Some(at) => c.add(
+                        Condition::all()
+                            .add(R::ParkingLotId.eq(*lot))
+                            .add(R::LastUpdate.eq(*at)),
+                    ),
+                    None => c,
+                });
+            for r in Entity::find().filter(cond).all(&self.db).await? {
+                out.insert(LatestParkingRecord(r.parking_lot_id), r);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt as _};
 
 use super::{
-    alpr::{ParkingLotId, TotalCount, Vehicle, connection, load, page},
+    alpr::{LatestParkingRecord, ParkingLotId, TotalCount, Vehicle, connection, load, page},
     principal, state,
 };
 use crate::{
@@ -63,9 +63,7 @@ impl ParkingLot {
     }
     /// The newest occupancy record.
     async fn latest_record(&self, ctx: &Context<'_>) -> AppResult<Option<ParkingRecord>> {
-        Ok(state(ctx)?
-            .parking
-            .latest_record(self.0.id)
+        Ok(load(ctx, LatestParkingRecord(self.0.id))
             .await?
             .map(ParkingRecord))
     }

@@ -529,6 +529,31 @@ async fn batch_collect_is_idempotent_counts_bad_items_and_notifies_subscribers()
         "bad items create nothing"
     );
 
+    // Each lot's newest reading, batched through one DataLoader for the whole list.
+    let g = app
+        .graphql(
+            "{ parkingLots(first: 100) { totalCount edges { node { siteId latestRecord { regularOccupied lastUpdate } } } } }",
+            json!({}),
+            &[("x-api-key", &key)],
+        )
+        .await;
+    let lots = &g["data"]["parkingLots"];
+    assert_eq!(lots["totalCount"], 51, "{g}");
+    let latest = |site: &str| {
+        lots["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .find(|e| e["node"]["siteId"] == site)
+            .map(|e| e["node"]["latestRecord"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        latest("74fe48598c5b"),
+        json!({"regularOccupied": 70, "lastUpdate": "2025-07-03T17:16:27+00:00"})
+    );
+    assert_eq!(latest("lot005")["regularOccupied"], 5);
+
     // A malformed batch timestamp refuses the whole batch; parking_lots is required.
     let (s, v) = call(
         &app,
