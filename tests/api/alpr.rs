@@ -776,3 +776,22 @@ async fn openapi_lists_every_alpr_route_and_docs_are_served_locally() {
         assert!(r.body.len() > 500_000, "{asset} is the real bundle");
     }
 }
+
+#[tokio::test]
+async fn only_groups_whose_document_names_no_auth_can_be_opened() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let settings = visionflow::config::Settings {
+        data_dir: dir.path().to_path_buf(),
+        anonymous: visionflow::config::AnonymousSettings {
+            groups: vec!["alpr".into(), "parking".into()],
+        },
+        ..Default::default()
+    };
+    let db = visionflow::db::connect(&settings.database_url(), None)
+        .await
+        .expect("sqlite");
+    let Err(e) = visionflow::startup::AppState::new(settings, db) else {
+        panic!("opening the parking group must be refused");
+    };
+    assert!(e.to_string().contains("\"parking\""), "{e}");
+}
