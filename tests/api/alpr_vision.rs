@@ -387,3 +387,61 @@ async fn a_full_inference_queue_answers_503_with_retry_after_and_stores_only_wha
     }
     assert_eq!(app.alpr_counts().await.0, ok as u64);
 }
+
+#[tokio::test]
+async fn graphql_multipart_upload_stores_a_detection() {
+    let Some((app, _)) = TestApp::spawn_vision(|_| {}).await else {
+        return;
+    };
+    let user = app.user("graphql-uploader").await;
+    let key = app.api_key(&user).await;
+    let img = png(200, 120, 7);
+    let (ctype, body) = crate::helpers::multipart(&[
+        (
+            "operations",
+            None,
+            br#"{"query":"mutation($f: Upload!) { detectImage(file: $f, location: \"Lane 9\") { id imageResolution sourceFilename location { name label } plates { text } entries { id } } }","variables":{"f":null}}"#,
+        ),
+        ("map", None, br#"{"0":["variables.f"]}"#),
+        ("0", Some("frame.png"), &img),
+    ]);
+    let r = app
+        .request(
+            axum::http::Method::POST,
+            "/graphql",
+            &[("content-type", &ctype), ("x-api-key", &key)],
+            body,
+        )
+        .await;
+    let v = r.json();
+    let d = &v["data"]["detectImage"];
+    assert_eq!(d["imageResolution"], "200x120", "{v}");
+    assert_eq!(d["sourceFilename"], "frame.png");
+    assert_eq!(
+        d["location"],
+        json!({"name": "Lane 9", "label": "Lane 9 (Entry)"})
+    );
+    let id = d["id"].as_i64().expect("id");
+    let q = app
+        .graphql(
+            "query($id: Int!) { detection(id: $id) { id originalUrl annotatedUrl processingTime } latestDetection { id } }",
+            json!({"id": id}),
+            &[("x-api-key", &key)],
+        )
+        .await;
+    assert_eq!(q["data"]["latestDetection"]["id"].as_i64(), Some(id), "{q}");
+    assert!(
+        q["data"]["detection"]["processingTime"]
+            .as_f64()
+            .expect("seconds")
+            > 0.0
+    );
+    let annotated = q["data"]["detection"]["annotatedUrl"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    let got = app.get(&annotated, &[("x-api-key", &key)]).await;
+    assert_eq!(got.status, StatusCode::OK);
+    let decoded = image::load_from_memory(&got.body).expect("annotated JPEG");
+    assert_eq!((decoded.width(), decoded.height()), (200, 120));
+}
