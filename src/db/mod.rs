@@ -115,6 +115,26 @@ where
     Ok((rows, total))
 }
 
+/// The one row a query selects, or `missing()` when there is none.
+///
+/// # Errors
+/// `missing()`; `INTERNAL` on database failures.
+pub async fn one_or<E, C>(
+    db: &C,
+    query: sea_orm::Select<E>,
+    missing: impl FnOnce() -> crate::error::AppError,
+) -> crate::error::AppResult<E::Model>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ConnectionTrait,
+{
+    query
+        .one(db)
+        .await
+        .map_err(crate::error::AppError::internal)?
+        .ok_or_else(missing)
+}
+
 /// A database URL with its password replaced by `***`, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

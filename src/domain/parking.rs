@@ -25,7 +25,7 @@ use uuid::Uuid;
 use visionflow_models::alpr::normalize_plate;
 
 use crate::{
-    db::entities::{parking_lot, parking_record, plate, vehicle},
+    db::entities::{parking_lot, parking_record, vehicle},
     domain::alpr::{AlprService, given},
     error::{AppError, AppResult},
     events::{Event, EventBus},
@@ -498,17 +498,12 @@ impl ParkingService {
         crate::db::page(&self.db, q, offset, limit).await
     }
 
-    /// One vehicle of the account (either view).
+    /// One vehicle of the account (either view; the alpr group's lookup).
     ///
     /// # Errors
-    /// `NOT_FOUND` ("Not found.").
+    /// `NOT_FOUND`.
     pub async fn vehicle(&self, account: Uuid, id: i32) -> AppResult<vehicle::Model> {
-        vehicle::Entity::find_by_id(id)
-            .filter(vehicle::Column::AccountId.eq(account))
-            .one(&self.db)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(not_found)
+        self.alpr.vehicle(account, id).await
     }
 
     /// Updates registry fields: every field when `full` (PUT; absent ones are cleared and
@@ -620,12 +615,12 @@ impl ParkingService {
     /// # Errors
     /// `NOT_FOUND`.
     pub async fn lot(&self, account: Uuid, id: i32) -> AppResult<parking_lot::Model> {
-        parking_lot::Entity::find_by_id(id)
-            .filter(parking_lot::Column::AccountId.eq(account))
-            .one(&self.db)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(not_found)
+        crate::db::one_or(
+            &self.db,
+            parking_lot::Entity::find_by_id(id).filter(parking_lot::Column::AccountId.eq(account)),
+            not_found,
+        )
+        .await
     }
 
     /// One lot by its site id (exact).
@@ -633,17 +628,24 @@ impl ParkingService {
     /// # Errors
     /// `NOT_FOUND`.
     pub async fn lot_by_site(&self, account: Uuid, site_id: &str) -> AppResult<parking_lot::Model> {
-        parking_lot::Entity::find()
-            .filter(parking_lot::Column::AccountId.eq(account))
-            .filter(parking_lot::Column::SiteId.eq(site_id.trim()))
-            .one(&self.db)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(not_found)
+        crate::db::one_or(
+            &self.db,
+            parking_lot::Entity::find()
+                .filter(parking_lot::Column::AccountId.eq(account))
+                .filter(parking_lot::Column::SiteId.eq(site_id.trim())),
+            not_found,
+        )
+        .await
     }
 
-    fn site_taken() -> AppError {
-        AppError::field("site_id", "parking lot with this site id already exists.")
+    /// The unique index on (account, `site_id`) decides; its violation is DRF's message.
+    fn site_conflict(e: sea_orm::DbErr) -> AppError {
+        match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::field("site_id", "parking lot with this site id already exists.")
+            }
+            _ => AppError::internal(e),
+        }
     }
 
     /// Creates a lot.
@@ -666,16 +668,6 @@ impl ParkingService {
         }
         AppError::fields(errors)?;
         let (site, name) = (site?.unwrap_or_default(), nm?.unwrap_or_default());
-        if parking_lot::Entity::find()
-            .filter(parking_lot::Column::AccountId.eq(account))
-            .filter(parking_lot::Column::SiteId.eq(&site))
-            .one(&self.db)
-            .await
-            .map_err(AppError::internal)?
-            .is_some()
-        {
-            return Err(Self::site_taken());
-        }
         let now = Utc::now();
         parking_lot::ActiveModel {
             account_id: Set(account),
@@ -687,10 +679,7 @@ impl ParkingService {
         }
         .insert(&self.db)
         .await
-        .map_err(|e| match e.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => Self::site_taken(),
-            _ => AppError::internal(e),
-        })
+        .map_err(Self::site_conflict)
     }
 
     /// Updates a lot (PUT needs both fields).
@@ -708,28 +697,13 @@ impl ParkingService {
         let current = self.lot(account, id).await?;
         let mut am: parking_lot::ActiveModel = current.clone().into();
         if site_id.is_some() || full {
-            let s = text_field("site_id", site_id, 100, true)?.unwrap_or_default();
-            if s != current.site_id
-                && parking_lot::Entity::find()
-                    .filter(parking_lot::Column::AccountId.eq(account))
-                    .filter(parking_lot::Column::SiteId.eq(&s))
-                    .one(&self.db)
-                    .await
-                    .map_err(AppError::internal)?
-                    .is_some()
-            {
-                return Err(Self::site_taken());
-            }
-            am.site_id = Set(s);
+            am.site_id = Set(text_field("site_id", site_id, 100, true)?.unwrap_or_default());
         }
         if name.is_some() || full {
             am.name = Set(text_field("name", name, 200, true)?.unwrap_or_default());
         }
         am.updated_at = Set(Utc::now());
-        am.update(&self.db).await.map_err(|e| match e.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => Self::site_taken(),
-            _ => AppError::internal(e),
-        })
+        am.update(&self.db).await.map_err(Self::site_conflict)
     }
 
     /// Deletes a lot and its records; its vehicles stay, without a lot.
@@ -738,12 +712,12 @@ impl ParkingService {
     /// `NOT_FOUND`.
     pub async fn delete_lot(&self, account: Uuid, id: i32) -> AppResult<()> {
         let txn = self.db.begin().await.map_err(AppError::internal)?;
-        let lot = parking_lot::Entity::find_by_id(id)
-            .filter(parking_lot::Column::AccountId.eq(account))
-            .one(&txn)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(not_found)?;
+        let lot = crate::db::one_or(
+            &txn,
+            parking_lot::Entity::find_by_id(id).filter(parking_lot::Column::AccountId.eq(account)),
+            not_found,
+        )
+        .await?;
         parking_record::Entity::delete_many()
             .filter(parking_record::Column::ParkingLotId.eq(lot.id))
             .exec(&txn)
@@ -811,12 +785,13 @@ impl ParkingService {
     /// # Errors
     /// `NOT_FOUND`.
     pub async fn record(&self, account: Uuid, id: i32) -> AppResult<parking_record::Model> {
-        parking_record::Entity::find_by_id(id)
-            .filter(parking_record::Column::AccountId.eq(account))
-            .one(&self.db)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(not_found)
+        crate::db::one_or(
+            &self.db,
+            parking_record::Entity::find_by_id(id)
+                .filter(parking_record::Column::AccountId.eq(account)),
+            not_found,
+        )
+        .await
     }
 
     /// The newest record of a lot.
@@ -1081,18 +1056,6 @@ impl ParkingService {
             }
         }
         Ok(out)
-    }
-
-    /// Plates read on a registry vehicle's photo.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn plates_of(&self, vehicle_id: i32) -> AppResult<Vec<plate::Model>> {
-        plate::Entity::find()
-            .filter(plate::Column::VehicleId.eq(vehicle_id))
-            .all(&self.db)
-            .await
-            .map_err(AppError::internal)
     }
 }
 

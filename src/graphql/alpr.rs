@@ -18,7 +18,7 @@ use sea_orm::{
 
 use super::{principal, state};
 use crate::{
-    db::entities::{detection_session, location, plate, plate_list_entry, vehicle},
+    db::entities::{detection_session, location, parking_lot, plate, plate_list_entry, vehicle},
     domain::alpr::{self as domain, DetectionFilter, PlateChanges, regions, stats},
     error::{AppError, AppResult},
     events::Event,
@@ -130,78 +130,30 @@ impl Loader<VehiclePlates> for AlprLoader {
     }
 }
 
-impl Loader<SessionId> for AlprLoader {
-    type Value = detection_session::Model;
-    type Error = LoadErr;
+/// A loader of rows by id: `$key(id)` → the row with that id of the entity module `$m`.
+macro_rules! by_id_loader {
+    ($key:ident, $m:ident) => {
+        impl Loader<$key> for AlprLoader {
+            type Value = $m::Model;
+            type Error = LoadErr;
 
-    async fn load(
-        &self,
-        keys: &[SessionId],
-    ) -> Result<HashMap<SessionId, Self::Value>, Self::Error> {
-        Ok(detection_session::Entity::find()
-            .filter(detection_session::Column::Id.is_in(keys.iter().map(|k| k.0)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|r| (SessionId(r.id), r))
-            .collect())
-    }
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                Ok($m::Entity::find()
+                    .filter($m::Column::Id.is_in(keys.iter().map(|k| k.0)))
+                    .all(&self.db)
+                    .await?
+                    .into_iter()
+                    .map(|r| ($key(r.id), r))
+                    .collect())
+            }
+        }
+    };
 }
 
-impl Loader<VehicleId> for AlprLoader {
-    type Value = vehicle::Model;
-    type Error = LoadErr;
-
-    async fn load(
-        &self,
-        keys: &[VehicleId],
-    ) -> Result<HashMap<VehicleId, Self::Value>, Self::Error> {
-        Ok(vehicle::Entity::find()
-            .filter(vehicle::Column::Id.is_in(keys.iter().map(|k| k.0)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|r| (VehicleId(r.id), r))
-            .collect())
-    }
-}
-
-impl Loader<LocationId> for AlprLoader {
-    type Value = location::Model;
-    type Error = LoadErr;
-
-    async fn load(
-        &self,
-        keys: &[LocationId],
-    ) -> Result<HashMap<LocationId, Self::Value>, Self::Error> {
-        Ok(location::Entity::find()
-            .filter(location::Column::Id.is_in(keys.iter().map(|k| k.0)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|r| (LocationId(r.id), r))
-            .collect())
-    }
-}
-
-impl Loader<ParkingLotId> for AlprLoader {
-    type Value = crate::db::entities::parking_lot::Model;
-    type Error = LoadErr;
-
-    async fn load(
-        &self,
-        keys: &[ParkingLotId],
-    ) -> Result<HashMap<ParkingLotId, Self::Value>, Self::Error> {
-        use crate::db::entities::parking_lot;
-        Ok(parking_lot::Entity::find()
-            .filter(parking_lot::Column::Id.is_in(keys.iter().map(|k| k.0)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|r| (ParkingLotId(r.id), r))
-            .collect())
-    }
-}
+by_id_loader!(SessionId, detection_session);
+by_id_loader!(VehicleId, vehicle);
+by_id_loader!(LocationId, location);
+by_id_loader!(ParkingLotId, parking_lot);
 
 impl Loader<LatestParkingRecord> for AlprLoader {
     type Value = crate::db::entities::parking_record::Model;

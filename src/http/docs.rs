@@ -10,17 +10,20 @@ use axum::{
 };
 use serde_json::Value;
 
-/// The OpenAPI document.
-pub fn document() -> Value {
-    rest_compat::openapi::document(
-        &rest_compat::groups(),
-        "VisionFlow REST compatibility API",
-        env!("CARGO_PKG_VERSION"),
-    )
+/// The OpenAPI document, built once from the routes (it never changes while running).
+pub fn document() -> &'static Value {
+    static DOC: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+        rest_compat::openapi::document(
+            &rest_compat::groups(),
+            "VisionFlow REST compatibility API",
+            env!("CARGO_PKG_VERSION"),
+        )
+    });
+    &DOC
 }
 
 /// `GET /openapi.json`.
-pub async fn openapi() -> Json<Value> {
+pub async fn openapi() -> Json<&'static Value> {
     Json(document())
 }
 

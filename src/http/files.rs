@@ -62,6 +62,15 @@ async fn serve(state: &HttpState, top: &str, path: &str) -> Response {
     }
 }
 
+/// An application error in the alpr group's (FastAPI) style, through the same mapping the
+/// REST routes use for GraphQL errors.
+fn alpr_error(e: crate::error::AppError) -> Response {
+    let err = rest_compat::RestError::from_server_error(
+        &async_graphql::Error::from(e).into_server_error(Default::default()),
+    );
+    rest_compat::render_error(&rest_compat::FastApiStyle, &err)
+}
+
 /// `GET /outputs/{path}`: only files that belong to the caller's account (the anonymous
 /// account when the alpr group is open and no credentials are presented); another
 /// account's file answers the same 404 as a missing one.
@@ -81,24 +90,14 @@ pub async fn outputs(
         (Auth::Anonymous, true) => crate::auth::ANONYMOUS_ACCOUNT,
         _ => match auth.principal() {
             Ok(p) => p.account_id,
-            Err(e) => {
-                let err = rest_compat::RestError::from_server_error(
-                    &async_graphql::Error::from(e).into_server_error(Default::default()),
-                );
-                return rest_compat::render_error(&rest_compat::FastApiStyle, &err);
-            }
+            Err(e) => return alpr_error(e),
         },
     };
     let rel = format!("outputs/{}", path.trim_start_matches("outputs/"));
     match state.app.alpr.owns_artifact(account, &rel).await {
         Ok(true) => serve(&state, "outputs", &path).await,
         Ok(false) => not_found(&path),
-        Err(e) => {
-            let err = rest_compat::RestError::from_server_error(
-                &async_graphql::Error::from(e).into_server_error(Default::default()),
-            );
-            rest_compat::render_error(&rest_compat::FastApiStyle, &err)
-        }
+        Err(e) => alpr_error(e),
     }
 }
 

@@ -454,12 +454,13 @@ impl AlprService {
     /// # Errors
     /// `NOT_FOUND`.
     pub async fn session(&self, account_id: Uuid, id: i32) -> AppResult<detection_session::Model> {
-        detection_session::Entity::find_by_id(id)
-            .filter(detection_session::Column::AccountId.eq(account_id))
-            .one(&self.db)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(|| not_found("Session", id))
+        crate::db::one_or(
+            &self.db,
+            detection_session::Entity::find_by_id(id)
+                .filter(detection_session::Column::AccountId.eq(account_id)),
+            || not_found("Session", id),
+        )
+        .await
     }
 
     /// The newest session, if any.
@@ -488,12 +489,13 @@ impl AlprService {
         notes: Option<String>,
     ) -> AppResult<detection_session::Model> {
         let txn = self.db.begin().await.map_err(AppError::internal)?;
-        let current = detection_session::Entity::find_by_id(id)
-            .filter(detection_session::Column::AccountId.eq(account_id))
-            .one(&txn)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(|| not_found("Session", id))?;
+        let current = crate::db::one_or(
+            &txn,
+            detection_session::Entity::find_by_id(id)
+                .filter(detection_session::Column::AccountId.eq(account_id)),
+            || not_found("Session", id),
+        )
+        .await?;
         let mut am: detection_session::ActiveModel = current.into();
         if let Some(name) = location {
             let name = location_name(name)?;
@@ -656,12 +658,12 @@ impl AlprService {
     /// # Errors
     /// `NOT_FOUND`.
     pub async fn vehicle(&self, account_id: Uuid, id: i32) -> AppResult<vehicle::Model> {
-        vehicle::Entity::find_by_id(id)
-            .filter(vehicle::Column::AccountId.eq(account_id))
-            .one(&self.db)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(|| not_found("Vehicle", id))
+        crate::db::one_or(
+            &self.db,
+            vehicle::Entity::find_by_id(id).filter(vehicle::Column::AccountId.eq(account_id)),
+            || not_found("Vehicle", id),
+        )
+        .await
     }
 
     /// One plate.
@@ -669,12 +671,12 @@ impl AlprService {
     /// # Errors
     /// `NOT_FOUND`.
     pub async fn plate(&self, account_id: Uuid, id: i32) -> AppResult<plate::Model> {
-        plate::Entity::find_by_id(id)
-            .filter(plate::Column::AccountId.eq(account_id))
-            .one(&self.db)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(|| not_found("Plate", id))
+        crate::db::one_or(
+            &self.db,
+            plate::Entity::find_by_id(id).filter(plate::Column::AccountId.eq(account_id)),
+            || not_found("Plate", id),
+        )
+        .await
     }
 
     /// Updates a vehicle's class and/or confidence.
@@ -749,12 +751,12 @@ impl AlprService {
     /// `NOT_FOUND`.
     pub async fn delete_vehicle(&self, account_id: Uuid, id: i32) -> AppResult<DeleteOutcome> {
         let txn = self.db.begin().await.map_err(AppError::internal)?;
-        let v = vehicle::Entity::find_by_id(id)
-            .filter(vehicle::Column::AccountId.eq(account_id))
-            .one(&txn)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(|| not_found("Vehicle", id))?;
+        let v = crate::db::one_or(
+            &txn,
+            vehicle::Entity::find_by_id(id).filter(vehicle::Column::AccountId.eq(account_id)),
+            || not_found("Vehicle", id),
+        )
+        .await?;
         let plates = plate::Entity::delete_many()
             .filter(plate::Column::VehicleId.eq(id))
             .exec(&txn)
@@ -783,12 +785,12 @@ impl AlprService {
     /// `NOT_FOUND`.
     pub async fn delete_plate(&self, account_id: Uuid, id: i32) -> AppResult<DeleteOutcome> {
         let txn = self.db.begin().await.map_err(AppError::internal)?;
-        let p = plate::Entity::find_by_id(id)
-            .filter(plate::Column::AccountId.eq(account_id))
-            .one(&txn)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(|| not_found("Plate", id))?;
+        let p = crate::db::one_or(
+            &txn,
+            plate::Entity::find_by_id(id).filter(plate::Column::AccountId.eq(account_id)),
+            || not_found("Plate", id),
+        )
+        .await?;
         plate::Entity::delete_by_id(id)
             .exec(&txn)
             .await
@@ -958,12 +960,12 @@ impl AlprService {
     /// # Errors
     /// `NOT_FOUND`.
     pub async fn location(&self, account_id: Uuid, id: i32) -> AppResult<location::Model> {
-        location::Entity::find_by_id(id)
-            .filter(location::Column::AccountId.eq(account_id))
-            .one(&self.db)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(|| not_found("Location", id))
+        crate::db::one_or(
+            &self.db,
+            location::Entity::find_by_id(id).filter(location::Column::AccountId.eq(account_id)),
+            || not_found("Location", id),
+        )
+        .await
     }
 
     /// Creates a location.

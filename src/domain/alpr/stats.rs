@@ -175,6 +175,32 @@ pub async fn detection_trend(
         .collect())
 }
 
+/// Detections of the last `days` days counted into `slots` cyclic buckets (`slot(t)` <
+/// `slots`), labelled by `label(slot)`.
+async fn cyclic(
+    db: &DatabaseConnection,
+    account: Uuid,
+    days: u32,
+    now: DateTime<Utc>,
+    slots: usize,
+    slot: impl Fn(DateTime<Utc>) -> usize,
+    label: impl Fn(usize) -> String,
+) -> AppResult<Vec<Bucket>> {
+    let mut counts = vec![0i64; slots];
+    let since = now - Duration::days(i64::from(days.clamp(1, 366)));
+    for t in session_times(db, account, since).await? {
+        counts[slot(t) % slots] += 1;
+    }
+    Ok(counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, count)| Bucket {
+            label: label(i),
+            count,
+        })
+        .collect())
+}
+
 /// Detections per hour of the UTC day (`00:00` … `23:00`) over the last `days` days.
 ///
 /// # Errors
@@ -185,24 +211,16 @@ pub async fn hourly_activity(
     days: u32,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Bucket>> {
-    let mut counts = [0i64; 24];
-    for t in session_times(
+    cyclic(
         db,
         account,
-        now - Duration::days(i64::from(days.clamp(1, 366))),
+        days,
+        now,
+        24,
+        |t| t.hour() as usize,
+        |h| format!("{h:02}:00"),
     )
-    .await?
-    {
-        counts[t.hour() as usize] += 1;
-    }
-    Ok(counts
-        .iter()
-        .enumerate()
-        .map(|(h, &count)| Bucket {
-            label: format!("{h:02}:00"),
-            count,
-        })
-        .collect())
+    .await
 }
 
 /// Detections per weekday (`Mon` … `Sun`) over the last `days` days.
@@ -216,22 +234,14 @@ pub async fn weekly_activity(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Bucket>> {
     const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    let mut counts = [0i64; 7];
-    for t in session_times(
+    cyclic(
         db,
         account,
-        now - Duration::days(i64::from(days.clamp(1, 366))),
+        days,
+        now,
+        7,
+        |t| t.weekday().num_days_from_monday() as usize,
+        |d| NAMES[d].to_owned(),
     )
-    .await?
-    {
-        counts[t.weekday().num_days_from_monday() as usize] += 1;
-    }
-    Ok(NAMES
-        .iter()
-        .zip(counts)
-        .map(|(d, count)| Bucket {
-            label: (*d).to_owned(),
-            count,
-        })
-        .collect())
+    .await
 }
