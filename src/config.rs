@@ -45,6 +45,8 @@ pub struct Settings {
     pub anonymous: AnonymousSettings,
     /// Parking group settings.
     pub parking: ParkingSettings,
+    /// Live cameras.
+    pub cameras: CameraSettings,
 }
 
 impl Default for Settings {
@@ -61,6 +63,7 @@ impl Default for Settings {
             inference: InferenceSettings::default(),
             anonymous: AnonymousSettings::default(),
             parking: ParkingSettings::default(),
+            cameras: CameraSettings::default(),
         }
     }
 }
@@ -213,6 +216,64 @@ impl Default for ParkingSettings {
         Self {
             naive_utc_offset: "+00:00".into(),
         }
+    }
+}
+
+/// Live camera settings (Frigate's detect defaults, ../shared/live.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CameraSettings {
+    /// Analysed frames per second per camera (0.1–30).
+    pub detect_fps: f64,
+    /// Consecutive in-zone frames before an object counts in a zone (1–100).
+    pub inertia: u32,
+    /// Seconds without a frame before a camera is `offline` (1–600).
+    pub offline_after_secs: f64,
+    /// RTSP open and read timeout, seconds (1–60).
+    pub timeout_secs: f64,
+}
+
+impl Default for CameraSettings {
+    fn default() -> Self {
+        Self {
+            detect_fps: 5.0,
+            inertia: 3,
+            offline_after_secs: 10.0,
+            timeout_secs: 5.0,
+        }
+    }
+}
+
+impl CameraSettings {
+    /// The live path's settings.
+    ///
+    /// # Errors
+    /// A value out of its range.
+    pub fn live(&self) -> anyhow::Result<crate::live::LiveSettings> {
+        anyhow::ensure!(
+            (0.1..=30.0).contains(&self.detect_fps),
+            "cameras.detect_fps must be in 0.1–30"
+        );
+        anyhow::ensure!(
+            (1..=100).contains(&self.inertia),
+            "cameras.inertia must be in 1–100"
+        );
+        anyhow::ensure!(
+            (1.0..=600.0).contains(&self.offline_after_secs),
+            "cameras.offline_after_secs must be in 1–600"
+        );
+        anyhow::ensure!(
+            (1.0..=60.0).contains(&self.timeout_secs),
+            "cameras.timeout_secs must be in 1–60"
+        );
+        Ok(crate::live::LiveSettings {
+            detect_fps: self.detect_fps,
+            inertia: self.inertia,
+            timings: crate::live::capture::Timings {
+                offline_after: std::time::Duration::from_secs_f64(self.offline_after_secs),
+                ..Default::default()
+            },
+        })
     }
 }
 

@@ -5,6 +5,8 @@
 //! carry events between nodes later; [`InProcessBus`] (a tokio broadcast channel) serves a
 //! single node.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt as _, stream::BoxStream};
 use tokio::sync::broadcast;
@@ -53,6 +55,33 @@ pub enum Event {
         parking_lot_id: i32,
         /// Its site id.
         site_id: String,
+    },
+    /// A camera went `online`, `offline` or back to `connecting`.
+    CameraStatusChanged {
+        /// Owner.
+        account_id: Uuid,
+        /// Camera id.
+        camera_id: i32,
+        /// New status.
+        status: String,
+    },
+    /// A zone raised an alert; the notification is stored.
+    AlertRaised {
+        /// Owner.
+        account_id: Uuid,
+        /// Camera id.
+        camera_id: i32,
+        /// The notification.
+        notification_id: i32,
+    },
+    /// A camera frame was analysed (its tracked objects).
+    CameraDetections {
+        /// Owner.
+        account_id: Uuid,
+        /// Camera id.
+        camera_id: i32,
+        /// The result.
+        frame: Arc<crate::live::analysis::FrameResult>,
     },
     /// A stored plate matched the allow/deny list at detection time.
     PlateListHit {

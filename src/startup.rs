@@ -12,13 +12,15 @@ use crate::{
     config::Settings,
     db,
     domain::{
-        accounts::AccountService,
-        alpr::{AlprService, artifacts::ArtifactStore},
+        accounts::AccountService, alpr::AlprService, cameras::CameraService,
         parking::ParkingService,
     },
     events::{EventBus, InProcessBus},
     graphql, http,
     inference::{InferenceService, Models},
+    live::{LiveCameras, capture::OpenCvFactory},
+    storage::ArtifactStore,
+    vision::registry::ModelRegistry,
 };
 
 /// Everything a request handler or resolver needs; cheap to clone.
@@ -41,6 +43,8 @@ pub struct App {
     pub alpr: AlprService,
     /// Vehicle registry, parking lots and records.
     pub parking: ParkingService,
+    /// Cameras, zones, notifications and their live workers.
+    pub cameras: CameraService,
 }
 
 impl Deref for AppState {
@@ -103,6 +107,34 @@ impl AppState {
             bus.clone(),
             settings.parking.offset()?,
         );
+        let live_settings = settings.cameras.live()?;
+        let store = ArtifactStore::new(&settings.data_dir);
+        let live = Arc::new(LiveCameras::new(
+            Arc::new(OpenCvFactory {
+                timeout_ms: (settings.cameras.timeout_secs * 1000.0) as i32,
+            }),
+            inference.clone(),
+            db.clone(),
+            store.clone(),
+            bus.clone(),
+            live_settings,
+        ));
+        let registry_dir = models_dir.clone();
+        let cameras = CameraService::new(
+            db.clone(),
+            live,
+            inference.catalog().to_vec(),
+            Arc::new(move || {
+                ModelRegistry::new(&registry_dir)
+                    .list()
+                    .into_iter()
+                    .filter(|m| m.info.is_some())
+                    .map(|m| m.name)
+                    .collect()
+            }),
+            store,
+            bus.clone(),
+        );
         Ok(Self(Arc::new(App {
             settings,
             db,
@@ -111,7 +143,24 @@ impl AppState {
             inference,
             alpr,
             parking,
+            cameras,
         })))
+    }
+
+    /// Starts the long-running workers: the camera status writer and one capture thread
+    /// (and analysis task) per stored camera. Call once, inside the runtime.
+    ///
+    /// # Errors
+    /// The cameras cannot be read.
+    pub async fn start_workers(&self) -> anyhow::Result<()> {
+        self.cameras.live().spawn_status_writer();
+        let n = self
+            .cameras
+            .start_all()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start cameras ({})", e.code()))?;
+        tracing::info!(cameras = n, "camera workers started");
+        Ok(())
     }
 
     /// The full HTTP router over this state.
@@ -125,6 +174,7 @@ impl AppState {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    state: AppState,
 }
 
 /// How long open connections (websockets, streams) may take to finish after a shutdown
@@ -155,9 +205,11 @@ impl Application {
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        state.start_workers().await?;
         Ok(Self {
             listener,
             router: state.router(),
+            state,
         })
     }
 
@@ -186,6 +238,13 @@ impl Application {
         });
         let mut graceful = rx.clone();
         let mut forced = rx;
+        let live = self.state.cameras.live().clone();
+        let mut workers = graceful.clone();
+        tokio::spawn(async move {
+            // Camera workers stop first; their MJPEG streams end with them.
+            let _ = workers.wait_for(|stop| *stop).await;
+            live.shutdown(SHUTDOWN_GRACE).await;
+        });
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             let _ = graceful.wait_for(|stop| *stop).await;
         });

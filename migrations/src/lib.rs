@@ -9,6 +9,7 @@ mod m20261121_000001_accounts;
 mod m20261121_000002_alpr;
 mod m20261121_000003_parking;
 mod m20261121_000004_artifact_paths;
+mod m20261201_000005_cameras;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_alpr::Migration),
             Box::new(m20261121_000003_parking::Migration),
             Box::new(m20261121_000004_artifact_paths::Migration),
+            Box::new(m20261201_000005_cameras::Migration),
         ]
     }
 }

@@ -144,6 +144,11 @@ impl Alpr {
         Self { vehicles, ocr }
     }
 
+    /// The vehicle detector (live cameras run it alone, without OCR).
+    pub fn vehicles(&self) -> &YoloDetector {
+        &self.vehicles
+    }
+
     /// Reads the plates of an interleaved RGB8 image (`3 · width · height` bytes), best
     /// first.
     ///

@@ -137,4 +137,31 @@ impl YoloDetector {
             })
             .collect())
     }
+
+    /// Detects objects without computing instance masks (live analysis needs only boxes;
+    /// for segment models this skips the prototype products).
+    ///
+    /// # Errors
+    /// Candle errors.
+    pub fn detect_boxes(
+        &self,
+        rgb: &[u8],
+        width: usize,
+        height: usize,
+        params: &DetectParams,
+    ) -> Result<Vec<Detection>, ModelError> {
+        let RawOutput {
+            preds,
+            protos,
+            letterbox: lb,
+        } = self.forward_raw(rgb, width, height)?;
+        let nm = protos.as_ref().map_or(0, |(_, s)| s[0]);
+        Ok(postprocess::decode(
+            &preds,
+            self.info.yolo.num_classes,
+            nm,
+            params,
+            &lb,
+        ))
+    }
 }

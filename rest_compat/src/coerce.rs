@@ -238,9 +238,34 @@ fn from_json(json: &Json, ty: &VarType) -> Result<Value, String> {
             ("ID", Json::String(s)) => Ok(Value::String(s.clone())),
             ("ID", Json::Number(n)) if n.is_i64() || n.is_u64() => Ok(Value::String(n.to_string())),
             ("ID", _) => Err("must be a string or an integer id".to_owned()),
+            // An input object: the documents write its fields in snake_case
+            // (`alert_duration`), the schema in camelCase (`alertDuration`).
+            (name, Json::Object(map)) if name != "JSON" => Value::from_json(Json::Object(
+                map.iter()
+                    .map(|(k, v)| (camel_case(k), v.clone()))
+                    .collect(),
+            ))
+            .map_err(|e| e.to_string()),
             (_, json) => Value::from_json(json.clone()).map_err(|e| e.to_string()),
         },
     }
+}
+
+/// `alert_duration` → `alertDuration`; names without `_` are unchanged.
+pub fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' && !out.is_empty() {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -250,6 +275,38 @@ mod tests {
 
     fn defs(src: &'static str) -> Vec<VariableDef> {
         StoredOperation::parse("t", src).expect("parses").variables
+    }
+
+    #[test]
+    fn input_objects_take_the_documents_snake_case_fields() {
+        assert_eq!(camel_case("alert_duration"), "alertDuration");
+        assert_eq!(camel_case("name"), "name");
+        assert_eq!(camel_case("_private"), "_private");
+        let ty = VarType::List {
+            item: Box::new(VarType::Named {
+                name: "ZoneInput".into(),
+                non_null: true,
+            }),
+            non_null: true,
+        };
+        let v = from_json(
+            &serde_json::json!([{"alert_duration": 5, "coordinates": [{"x": 1}]}]),
+            &ty,
+        )
+        .expect("coerced");
+        assert_eq!(
+            v.into_json().expect("json"),
+            serde_json::json!([{"alertDuration": 5, "coordinates": [{"x": 1}]}])
+        );
+        let json_ty = VarType::Named {
+            name: "JSON".into(),
+            non_null: false,
+        };
+        let v = from_json(&serde_json::json!({"bounding_box": 1}), &json_ty).expect("coerced");
+        assert_eq!(
+            v.into_json().expect("json"),
+            serde_json::json!({"bounding_box": 1})
+        );
     }
 
     #[test]

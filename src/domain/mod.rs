@@ -3,4 +3,5 @@
 
 pub mod accounts;
 pub mod alpr;
+pub mod cameras;
 pub mod parking;

@@ -1,40 +1,31 @@
 //! GraphQL of the ALPR domain (alpr-api.en.md): `detectImage`, the detection history as a
 //! Relay connection, vehicles, plates, plate regions, allow/deny lists, locations,
 //! statistics, and the `detectionCreated` / `plateListHit` subscriptions. Child lists and
-//! parents load through DataLoaders ([`AlprLoader`]), one query per level, never per row.
+//! parents load through the DataLoader ([`AppLoader`]), one query per level, never per row.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::{
     ComplexObject, Context, Enum, InputObject, Object, SimpleObject, Subscription, Upload,
-    connection::{Connection, Edge, EmptyFields, OpaqueCursor},
-    dataloader::{DataLoader, Loader},
+    connection::{Connection, EmptyFields, OpaqueCursor},
+    dataloader::Loader,
 };
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt as _};
-use sea_orm::{
-    ColumnTrait as _, DatabaseConnection, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
 
-use super::{principal, state};
+use super::{
+    loader::{AppLoader, LoadErr, load},
+    paging::{TotalCount, connection, page},
+    parking::ParkingLotId,
+    scoped, state, url,
+};
 use crate::{
-    db::entities::{detection_session, location, parking_lot, plate, plate_list_entry, vehicle},
+    db::entities::{detection_session, location, plate, plate_list_entry, vehicle},
     domain::alpr::{self as domain, DetectionFilter, PlateChanges, regions, stats},
     error::{AppError, AppResult},
     events::Event,
 };
-
-/// Batches the ALPR parent/child lookups of one GraphQL response.
-pub struct AlprLoader {
-    db: DatabaseConnection,
-}
-
-impl AlprLoader {
-    /// A loader over the database.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
-    }
-}
 
 /// Key: the vehicles of a session.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
@@ -51,19 +42,11 @@ pub struct SessionId(pub i32);
 /// Key: a vehicle by id.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct VehicleId(pub i32);
-/// Key: a parking lot by id.
-#[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct ParkingLotId(pub i32);
-/// Key: the newest occupancy record of a parking lot.
-#[derive(Clone, Copy, Hash, PartialEq, Eq)]
-pub struct LatestParkingRecord(pub i32);
 /// Key: a location by id.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub struct LocationId(pub i32);
 
-type LoadErr = Arc<sea_orm::DbErr>;
-
-impl Loader<SessionVehicles> for AlprLoader {
+impl Loader<SessionVehicles> for AppLoader {
     type Value = Vec<vehicle::Model>;
     type Error = LoadErr;
 
@@ -86,7 +69,7 @@ impl Loader<SessionVehicles> for AlprLoader {
     }
 }
 
-impl Loader<SessionPlates> for AlprLoader {
+impl Loader<SessionPlates> for AppLoader {
     type Value = Vec<plate::Model>;
     type Error = LoadErr;
 
@@ -107,7 +90,7 @@ impl Loader<SessionPlates> for AlprLoader {
     }
 }
 
-impl Loader<VehiclePlates> for AlprLoader {
+impl Loader<VehiclePlates> for AppLoader {
     type Value = Vec<plate::Model>;
     type Error = LoadErr;
 
@@ -130,109 +113,21 @@ impl Loader<VehiclePlates> for AlprLoader {
     }
 }
 
-/// A loader of rows by id: `$key(id)` → the row with that id of the entity module `$m`.
-macro_rules! by_id_loader {
-    ($key:ident, $m:ident) => {
-        impl Loader<$key> for AlprLoader {
-            type Value = $m::Model;
-            type Error = LoadErr;
-
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
-                Ok($m::Entity::find()
-                    .filter($m::Column::Id.is_in(keys.iter().map(|k| k.0)))
-                    .all(&self.db)
-                    .await?
-                    .into_iter()
-                    .map(|r| ($key(r.id), r))
-                    .collect())
-            }
-        }
-    };
-}
-
-by_id_loader!(SessionId, detection_session);
-by_id_loader!(VehicleId, vehicle);
-by_id_loader!(LocationId, location);
-by_id_loader!(ParkingLotId, parking_lot);
-
-impl Loader<LatestParkingRecord> for AlprLoader {
-    type Value = crate::db::entities::parking_record::Model;
-    type Error = LoadErr;
-
-    /// Two queries per batch: the newest `last_update` of each lot, then those rows.
-    async fn load(
-        &self,
-        keys: &[LatestParkingRecord],
-    ) -> Result<HashMap<LatestParkingRecord, Self::Value>, Self::Error> {
-        use crate::db::entities::parking_record::{Column as R, Entity};
-        use sea_orm::{Condition, QuerySelect as _};
-        let newest: Vec<(i32, Option<DateTime<Utc>>)> = Entity::find()
-            .select_only()
-            .column(R::ParkingLotId)
-            .column_as(R::LastUpdate.max(), "newest")
-            .filter(R::ParkingLotId.is_in(keys.iter().map(|k| k.0)))
-            .group_by(R::ParkingLotId)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let mut out = HashMap::new();
-        for chunk in newest.chunks(200) {
-            let cond = chunk
-                .iter()
-                .fold(Condition::any(), |c, (lot, at)| match at {
-                    Some(at) => c.add(
-                        Condition::all()
-                            .add(R::ParkingLotId.eq(*lot))
-                            .add(R::LastUpdate.eq(*at)),
-                    ),
-                    None => c,
-                });
-            for r in Entity::find().filter(cond).all(&self.db).await? {
-                out.insert(LatestParkingRecord(r.parking_lot_id), r);
-            }
-        }
-        Ok(out)
-    }
-}
+crate::by_id_loader!(SessionId, detection_session);
+crate::by_id_loader!(VehicleId, vehicle);
+crate::by_id_loader!(LocationId, location);
 
 fn reader<'a>(ctx: &Context<'a>) -> AppResult<&'a crate::auth::Principal> {
-    let p = principal(ctx)?;
-    p.require_scope("alpr:read")?;
-    Ok(p)
+    scoped(ctx, "alpr:read")
 }
 
 fn writer<'a>(ctx: &Context<'a>) -> AppResult<&'a crate::auth::Principal> {
-    let p = principal(ctx)?;
-    p.require_scope("alpr:write")?;
-    Ok(p)
-}
-
-fn loader<'a>(ctx: &Context<'a>) -> AppResult<&'a DataLoader<AlprLoader>> {
-    ctx.data::<DataLoader<AlprLoader>>()
-        .map_err(|e| AppError::internal(anyhow::anyhow!("no ALPR loader: {}", e.message)))
-}
-
-pub(crate) async fn load<K>(
-    ctx: &Context<'_>,
-    key: K,
-) -> AppResult<Option<<AlprLoader as Loader<K>>::Value>>
-where
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    AlprLoader: Loader<K, Error = LoadErr>,
-{
-    loader(ctx)?
-        .load_one(key)
-        .await
-        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))
+    scoped(ctx, "alpr:write")
 }
 
 /// `2025-06-07 12:34:56` (UTC), the document's display form.
 fn display_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-fn url(rel: &str) -> String {
-    format!("/{rel}")
 }
 
 /// A gate type.
@@ -1061,55 +956,6 @@ pub struct DetectionUpdate {
     pub location: Option<String>,
     /// Notes.
     pub notes: Option<String>,
-}
-
-/// Extra connection fields.
-#[derive(SimpleObject)]
-pub struct TotalCount {
-    /// Rows matching the filter.
-    pub total_count: u64,
-}
-
-/// Pages by offset: the cursor is the row's position in the ordered result.
-pub(crate) fn page(
-    first: Option<i32>,
-    after: Option<String>,
-    offset: Option<i32>,
-) -> AppResult<(u64, u64)> {
-    let limit = first.unwrap_or(20);
-    if !(0..=1000).contains(&limit) {
-        return Err(AppError::field("first", "must be between 0 and 1000"));
-    }
-    let start = match (after, offset) {
-        (Some(c), _) => {
-            let OpaqueCursor::<u64>(pos) = async_graphql::connection::CursorType::decode_cursor(&c)
-                .map_err(|_| AppError::field("after", "is not a cursor of this connection"))?;
-            pos + 1
-        }
-        (None, Some(o)) if o < 0 => return Err(AppError::field("offset", "must be ≥ 0")),
-        (None, Some(o)) => o as u64,
-        (None, None) => 0,
-    };
-    Ok((start, limit as u64))
-}
-
-pub(crate) fn connection<T: async_graphql::OutputType>(
-    rows: Vec<T>,
-    start: u64,
-    total: u64,
-) -> Connection<OpaqueCursor<u64>, T, TotalCount, EmptyFields> {
-    let n = rows.len() as u64;
-    let mut c = Connection::with_additional_fields(
-        start > 0,
-        start + n < total,
-        TotalCount { total_count: total },
-    );
-    c.edges.extend(
-        rows.into_iter()
-            .enumerate()
-            .map(|(i, r)| Edge::new(OpaqueCursor(start + i as u64), r)),
-    );
-    c
 }
 
 /// ALPR queries.

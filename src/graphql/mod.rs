@@ -4,6 +4,9 @@
 
 pub mod accounts;
 pub mod alpr;
+pub mod cameras;
+pub mod loader;
+pub mod paging;
 pub mod parking;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
@@ -20,6 +23,7 @@ use crate::{
 pub struct Query(
     accounts::AccountQuery,
     alpr::AlprQuery,
+    cameras::CameraQuery,
     parking::ParkingQuery,
 );
 
@@ -28,6 +32,7 @@ pub struct Query(
 pub struct Mutation(
     accounts::AccountMutation,
     alpr::AlprMutation,
+    cameras::CameraMutation,
     parking::ParkingMutation,
 );
 
@@ -36,6 +41,7 @@ pub struct Mutation(
 pub struct Subscription(
     accounts::AccountSubscription,
     alpr::AlprSubscription,
+    cameras::CameraSubscription,
     parking::ParkingSubscription,
 );
 
@@ -52,7 +58,7 @@ pub fn build(state: AppState, limits: &GraphqlSettings) -> AppSchema {
     .limit_depth(limits.depth_limit)
     .limit_complexity(limits.complexity_limit)
     .data(async_graphql::dataloader::DataLoader::new(
-        alpr::AlprLoader::new(state.db.clone()),
+        loader::AppLoader::new(state.db.clone()),
         tokio::spawn,
     ))
     .data(state)
@@ -96,4 +102,20 @@ pub fn principal<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
 /// `BAD_USER_INPUT` naming `field`.
 pub fn parse_uuid(field: &str, id: &async_graphql::ID) -> AppResult<uuid::Uuid> {
     uuid::Uuid::parse_str(id.as_str()).map_err(|_| AppError::field(field, "must be a UUID"))
+}
+
+/// The principal of the request when it holds `scope` (JWTs carry every scope; API keys
+/// their own). Each domain's resolvers guard with their `<area>:read` / `<area>:write`.
+///
+/// # Errors
+/// `UNAUTHENTICATED` without credentials, `FORBIDDEN` without the scope.
+pub fn scoped<'a>(ctx: &Context<'a>, scope: &str) -> AppResult<&'a Principal> {
+    let p = principal(ctx)?;
+    p.require_scope(scope)?;
+    Ok(p)
+}
+
+/// The URL of a stored file (`outputs/…` → `/outputs/…`).
+pub fn url(rel: &str) -> String {
+    format!("/{rel}")
 }

@@ -9,12 +9,18 @@ use async_graphql::{
     connection::{Connection, EmptyFields, OpaqueCursor},
     types::Json as GqlJson,
 };
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt as _};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 
 use super::{
-    alpr::{LatestParkingRecord, ParkingLotId, TotalCount, Vehicle, connection, load, page},
-    principal, state,
+    alpr::Vehicle,
+    loader::{AppLoader, LoadErr, load},
+    paging::{TotalCount, connection, page},
+    scoped, state,
 };
 use crate::{
     auth::Principal,
@@ -25,15 +31,60 @@ use crate::{
 };
 
 fn reader<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
-    let p = principal(ctx)?;
-    p.require_scope("parking:read")?;
-    Ok(p)
+    scoped(ctx, "parking:read")
 }
 
 fn writer<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
-    let p = principal(ctx)?;
-    p.require_scope("parking:write")?;
-    Ok(p)
+    scoped(ctx, "parking:write")
+}
+
+/// Key: a parking lot by id.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct ParkingLotId(pub i32);
+/// Key: the newest occupancy record of a parking lot.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub struct LatestParkingRecord(pub i32);
+
+crate::by_id_loader!(ParkingLotId, parking_lot);
+
+impl Loader<LatestParkingRecord> for AppLoader {
+    type Value = parking_record::Model;
+    type Error = LoadErr;
+
+    /// Two queries per batch: the newest `last_update` of each lot, then those rows.
+    async fn load(
+        &self,
+        keys: &[LatestParkingRecord],
+    ) -> Result<HashMap<LatestParkingRecord, Self::Value>, Self::Error> {
+        use crate::db::entities::parking_record::{Column as R, Entity};
+        use sea_orm::{Condition, QuerySelect as _};
+        let newest: Vec<(i32, Option<DateTime<Utc>>)> = Entity::find()
+            .select_only()
+            .column(R::ParkingLotId)
+            .column_as(R::LastUpdate.max(), "newest")
+            .filter(R::ParkingLotId.is_in(keys.iter().map(|k| k.0)))
+            .group_by(R::ParkingLotId)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut out = HashMap::new();
+        for chunk in newest.chunks(200) {
+            let cond = chunk
+                .iter()
+                .fold(Condition::any(), |c, (lot, at)| match at {
+                    Some(at) => c.add(
+                        Condition::all()
+                            .add(R::ParkingLotId.eq(*lot))
+                            .add(R::LastUpdate.eq(*at)),
+                    ),
+                    None => c,
+                });
+            for r in Entity::find().filter(cond).all(&self.db).await? {
+                out.insert(LatestParkingRecord(r.parking_lot_id), r);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// A parking lot.

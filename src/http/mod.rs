@@ -82,6 +82,7 @@ pub fn router_with_groups(
         .route("/outputs/{*path}", get(files::outputs))
         .route("/static/{*path}", get(files::static_files))
         .with_state(state)
+        .merge(crate::media::router(app.clone()))
         .merge(rest)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app, auth::middleware))

@@ -8,6 +8,7 @@
 //! the default; more workers only help on machines with many cores per model.
 
 use std::{
+    collections::BTreeMap,
     path::Path,
     sync::{
         Arc, Mutex,
@@ -32,6 +33,18 @@ pub struct Models {
     pub alpr: Option<Alpr>,
     /// Description stored with each result (`YOLO11n-seg vehicles + PP-OCRv4`).
     pub alpr_label: String,
+    /// Every other installed YOLO model, by name (`people`, imported models); `vehicles`
+    /// is the detector inside [`Self::alpr`].
+    pub detectors: BTreeMap<String, YoloDetector>,
+}
+
+/// A detector the service can run and its class names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectorInfo {
+    /// Model name (`vehicles`, `people`, an imported model).
+    pub name: String,
+    /// Class names by index.
+    pub classes: Vec<String>,
 }
 
 impl Models {
@@ -53,10 +66,49 @@ impl Models {
                 None
             }
         };
+        let mut detectors = BTreeMap::new();
+        for m in registry.list() {
+            if m.name == "vehicles" || m.info.is_none() {
+                continue;
+            }
+            match YoloDetector::load(&m.dir, device) {
+                Ok(d) => {
+                    detectors.insert(m.name, d);
+                }
+                Err(e) => tracing::warn!(model = %m.name, "model not loaded: {e}"),
+            }
+        }
         Self {
             alpr,
             alpr_label: "YOLO11n-seg vehicles + PP-OCRv4 (candle)".into(),
+            detectors,
         }
+    }
+
+    /// A detector by model name (`vehicles` is the ALPR pipeline's).
+    pub fn detector(&self, name: &str) -> Option<&YoloDetector> {
+        match name {
+            "vehicles" => self.alpr.as_ref().map(Alpr::vehicles),
+            other => self.detectors.get(other),
+        }
+    }
+
+    /// The detectors loaded, with their classes.
+    pub fn catalog(&self) -> Vec<DetectorInfo> {
+        let mut out: Vec<DetectorInfo> = self
+            .alpr
+            .as_ref()
+            .map(|a| DetectorInfo {
+                name: "vehicles".into(),
+                classes: a.vehicles().info().names.clone(),
+            })
+            .into_iter()
+            .collect();
+        out.extend(self.detectors.iter().map(|(name, d)| DetectorInfo {
+            name: name.clone(),
+            classes: d.info().names.clone(),
+        }));
+        out
     }
 
     /// No models at all.
@@ -64,6 +116,7 @@ impl Models {
         Self {
             alpr: None,
             alpr_label: String::new(),
+            detectors: BTreeMap::new(),
         }
     }
 }
@@ -74,6 +127,7 @@ type Job = Box<dyn FnOnce(&Models) + Send>;
 pub struct InferenceService {
     tx: mpsc::SyncSender<Job>,
     models_present: bool,
+    catalog: Vec<DetectorInfo>,
     /// Exponential moving average of job time, microseconds (for `Retry-After`).
     avg_us: Arc<AtomicU64>,
     workers: usize,
@@ -87,6 +141,7 @@ impl InferenceService {
         let (tx, rx) = mpsc::sync_channel::<Job>(queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
         let models_present = models.alpr.is_some();
+        let catalog = models.catalog();
         let models = Arc::new(models);
         for i in 0..workers {
             let rx = rx.clone();
@@ -113,15 +168,21 @@ impl InferenceService {
         Self {
             tx,
             models_present,
+            catalog,
             avg_us: Arc::new(AtomicU64::new(1_000_000)),
             workers,
             queue,
         }
     }
 
-    /// Whether any model is loaded.
+    /// Whether the plate-recognition models are loaded.
     pub fn ready(&self) -> bool {
         self.models_present
+    }
+
+    /// The detectors loaded, with their classes.
+    pub fn catalog(&self) -> &[DetectorInfo] {
+        &self.catalog
     }
 
     /// Worker threads and queue capacity.

@@ -31,6 +31,13 @@ pub struct TestApp {
     _data_dir: tempfile::TempDir,
 }
 
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Camera threads end within their read timeout; nothing outlives the test.
+        self.state.cameras.live().stop_all();
+    }
+}
+
 /// A response, fully read.
 pub struct TestResponse {
     pub status: StatusCode,
@@ -75,6 +82,7 @@ impl TestApp {
         let db = connect(&settings).await;
         db::migrate(&db).await.expect("migrations run");
         let state = AppState::new(settings, db).expect("state");
+        state.start_workers().await.expect("workers");
         let router = state.router();
         Self {
             state,

@@ -1,5 +1,7 @@
 //! The `monitor` group: monitor-api.zh-TW.txt ("VisionFlow 智能監控系統"), JWT auth,
-//! errors as `{"status":"error","message":…,"error_code":…}`.
+//! errors as `{"status":"error","message":…,"error_code":…}`: accounts, cameras, zones
+//! ("rectangles") and notifications. The binary routes (MJPEG, mask, snapshot page, images)
+//! are the server's media module.
 
 use std::sync::Arc;
 
@@ -39,6 +41,61 @@ pub fn group() -> Group {
                 stored!("monitor/token_refresh.graphql"),
             )
             .shape(json!("$refreshToken")),
+            Route::new(Method::GET, "/cameras", stored!("monitor/cameras.graphql"))
+                .summary("List cameras")
+                .shape(json!({
+                    "status": "success",
+                    "data": {"$each": "$cameras.edges", "$as": "$node"},
+                    "total": "$cameras.totalCount"
+                })),
+            Route::new(Method::POST, "/cameras", stored!("monitor/create_camera.graphql"))
+                .summary("Add a camera (with optional detection_areas)")
+                .status(StatusCode::CREATED)
+                .shape(json!({"status": "success", "message": "攝影機新增成功", "data": "$createCamera"})),
+            Route::new(Method::PATCH, "/cameras/{camera_id}", stored!("monitor/update_camera.graphql"))
+                .summary("Update a camera")
+                .shape(json!({"status": "success", "message": "攝影機更新成功", "data": "$updateCamera"})),
+            Route::new(Method::DELETE, "/cameras/{camera_id}", stored!("monitor/delete_camera.graphql"))
+                .summary("Delete a camera and its data")
+                .shape(json!({"status": "success", "message": "攝影機刪除成功", "deleted_camera_id": "$deleteCamera"})),
+            Route::new(Method::GET, "/rectangles/{camera_id}", stored!("monitor/zones.graphql"))
+                .summary("List a camera's zones")
+                .shape(json!({"status": "success", "data": "$camera"})),
+            Route::new(Method::POST, "/rectangles/{camera_id}", stored!("monitor/set_zones.graphql"))
+                .summary("Save a camera's zones (replaces them)")
+                .shape(json!({"status": "success", "message": "多邊形區域已成功儲存", "data": "$setZones"})),
+            Route::new(Method::DELETE, "/rectangles/{camera_id}", stored!("monitor/delete_zones.graphql"))
+                .summary("Delete all zones of a camera")
+                .shape(json!({"status": "success", "message": "所有檢測區域已成功刪除", "data": "$deleteZones"})),
+            Route::new(Method::GET, "/notifications", stored!("monitor/notifications.graphql"))
+                .summary("List notifications")
+                .shape(json!({
+                    "status": "success",
+                    "data": {"$each": "$notifications.edges", "$as": {
+                        "id": "$node.id",
+                        "account_uuid": "$node.account_uuid",
+                        "camera_id": "$node.camera_id",
+                        "camera_name": "$node.camera.name",
+                        "message": "$node.message",
+                        "image_path": "$node.image_path",
+                        "detection_type": "$node.detection_type",
+                        "confidence": "$node.confidence",
+                        "region_name": "$node.region_name",
+                        "metadata": "$node.metadata",
+                        "status": "$node.status",
+                        "created_at": "$node.created_at"
+                    }},
+                    "pagination": {
+                        "current_page": "$notifications.currentPage",
+                        "total_pages": "$notifications.totalPages",
+                        "total_items": "$notifications.totalCount",
+                        "items_per_page": "$notifications.itemsPerPage"
+                    }
+                })),
+            Route::new(Method::POST, "/notifications", stored!("monitor/create_notification.graphql"))
+                .summary("Create a notification")
+                .status(StatusCode::CREATED)
+                .shape(json!({"status": "success", "message": "通知創建成功", "data": "$createNotification"})),
         ],
     }
 }

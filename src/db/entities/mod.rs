@@ -2,11 +2,14 @@
 
 pub mod account;
 pub mod api_key;
+pub mod camera;
 pub mod detection_session;
 pub mod location;
+pub mod notification;
 pub mod parking_lot;
 pub mod parking_record;
 pub mod plate;
 pub mod plate_list_entry;
 pub mod refresh_token;
 pub mod vehicle;
+pub mod zone;

@@ -33,7 +33,7 @@ use crate::{
     inference::InferenceService,
     vision::images::{self, RgbImage},
 };
-use artifacts::ArtifactStore;
+use crate::{draw, storage::ArtifactStore};
 
 /// An upload validated, inferred and written to disk, not yet in the database.
 pub struct Prepared {
@@ -1284,10 +1284,10 @@ fn write_artifacts(
         let mut vehicles = Vec::new();
         for v in &out.vehicles {
             let bbox = round1(v.bbox);
-            let crop_rel = match artifacts::crop(img, bbox) {
+            let crop_rel = match draw::crop(img, bbox) {
                 Some(c) => {
                     let rel = store.name("vehicles/crops", at, &v.class, "jpg");
-                    store.write(&rel, &artifacts::jpeg(&c)?)?;
+                    store.write(&rel, &draw::jpeg(&c)?)?;
                     written.push(rel.clone());
                     Some(rel)
                 }
@@ -1307,12 +1307,12 @@ fn write_artifacts(
                 .vehicle
                 .as_ref()
                 .and_then(|v| out.vehicles.iter().position(|x| x == v));
-            let crop = artifacts::crop(img, bbox);
+            let crop = draw::crop(img, bbox);
             let colors = crop.as_ref().and_then(artifacts::plate_colors);
             let crop_rel = match &crop {
                 Some(c) => {
                     let rel = store.name("plates/crops", at, &p.text, "jpg");
-                    store.write(&rel, &artifacts::jpeg(c)?)?;
+                    store.write(&rel, &draw::jpeg(c)?)?;
                     written.push(rel.clone());
                     Some(rel)
                 }
@@ -1341,9 +1341,9 @@ fn write_artifacts(
         let mut annotated = img.clone();
         let scale = ((img.width.max(img.height) / 500) as i64).clamp(1, 6);
         for v in &vehicles {
-            artifacts::draw_box(&mut annotated, v.bbox, scale + 1, [40, 200, 60]);
+            draw::draw_box(&mut annotated, v.bbox, scale + 1, [40, 200, 60]);
             let label = format!("{} {:.2}", v.class, v.confidence);
-            artifacts::draw_label(
+            draw::draw_label(
                 &mut annotated,
                 v.bbox[0] as i64,
                 v.bbox[1] as i64,
@@ -1354,9 +1354,9 @@ fn write_artifacts(
             );
         }
         for p in &plates {
-            artifacts::draw_box(&mut annotated, p.bbox, scale, [230, 40, 40]);
+            draw::draw_box(&mut annotated, p.bbox, scale, [230, 40, 40]);
             let label = format!("{} {:.2}", p.text, p.confidence);
-            artifacts::draw_label(
+            draw::draw_label(
                 &mut annotated,
                 p.bbox[0] as i64,
                 p.bbox[1] as i64,
@@ -1367,7 +1367,7 @@ fn write_artifacts(
             );
         }
         let annotated_rel = store.name("annotated", at, stem, "jpg");
-        store.write(&annotated_rel, &artifacts::jpeg(&annotated)?)?;
+        store.write(&annotated_rel, &draw::jpeg(&annotated)?)?;
         written.push(annotated_rel.clone());
         Ok(Artifacts {
             original: original_rel,

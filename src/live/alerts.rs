@@ -1,0 +1,131 @@
+//! Turning a dwell alert into a stored notification: a snapshot JPEG (the frame with the
+//! object's box and label and the zone outlined) in the file store, one `notifications` row,
+//! then `alertRaised` on the event bus. Delivery (e-mail, LINE, webhooks) picks up rows
+//! whose `delivery` is `pending`.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    analysis::{AnalysisStats, RaisedAlert, record},
+    annotate,
+};
+use crate::{
+    domain::cameras::notifications::{self, NewAlert},
+    draw,
+    events::{Event, EventBus},
+    storage::ArtifactStore,
+};
+
+/// What alert handling needs.
+#[derive(Clone)]
+pub struct AlertSink {
+    /// Database.
+    pub db: sea_orm::DatabaseConnection,
+    /// File store.
+    pub store: ArtifactStore,
+    /// Events.
+    pub bus: Arc<dyn EventBus>,
+}
+
+impl AlertSink {
+    /// Stores and publishes one alert; failures are logged (the snapshot file is removed
+    /// when the row cannot be written).
+    pub async fn raise(
+        &self,
+        account_id: Uuid,
+        camera_id: i32,
+        alert: RaisedAlert,
+        stats: &AnalysisStats,
+    ) {
+        let RaisedAlert {
+            frame,
+            object,
+            zone,
+            dwell_secs,
+        } = alert;
+        let at = chrono::Utc::now();
+        let rel = self.store.name(
+            "alerts",
+            at,
+            &format!("cam{camera_id}_{}", object.label),
+            "jpg",
+        );
+        let store = self.store.clone();
+        let (o, z) = (object.clone(), zone.clone());
+        let write_rel = rel.clone();
+        let snap = frame.clone();
+        let written = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut img = snap.image.clone();
+            annotate::draw_zone(&mut img, &z, true);
+            annotate::draw_object(&mut img, &o);
+            store.write(&write_rel, &draw::jpeg(&img)?)?;
+            Ok(())
+        })
+        .await;
+        let image_path = match written {
+            Ok(Ok(())) => Some(rel.clone()),
+            Ok(Err(e)) => {
+                tracing::warn!(camera_id, "alert snapshot not written: {e:#}");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(camera_id, "alert snapshot task failed: {e}");
+                None
+            }
+        };
+        let [x1, y1, x2, y2] = object.bbox.map(f64::from);
+        let latency_ms = frame.at.elapsed().as_secs_f64() * 1e3;
+        let mut metadata = json!({
+            "bounding_box": {"x": x1.round(), "y": y1.round(), "width": (x2 - x1).round(), "height": (y2 - y1).round()},
+            "bbox": [x1, y1, x2, y2],
+            "track_id": object.track_id,
+            "zone_id": zone.id,
+            "dwell_seconds": (dwell_secs * 10.0).round() / 10.0,
+            "model": object.model,
+            "frame_captured_at": frame.captured_at.to_rfc3339(),
+            "latency_ms": latency_ms.round(),
+        });
+        if let Some(p) = object.posture() {
+            metadata["posture"] = json!(p);
+        }
+        let new = NewAlert {
+            account_id,
+            camera_id,
+            zone_id: zone.id,
+            zone_name: zone.name.clone(),
+            track_id: object.track_id as i64,
+            detection_type: object.label.clone(),
+            confidence: f64::from(object.confidence),
+            message: format!(
+                "偵測到 {} 在「{}」停留超過 {} 秒",
+                object.label, zone.name, zone.alert_duration
+            ),
+            image_path: image_path.clone(),
+            metadata,
+            deliver: zone.notification_enabled,
+        };
+        match notifications::insert_alert(&self.db, new).await {
+            Ok(id) => {
+                record(
+                    &stats.alert_latencies,
+                    frame.at.elapsed().as_secs_f64() * 1e3,
+                );
+                tracing::info!(camera_id, notification_id = id, zone = %zone.name, track = object.track_id, "alert raised");
+                self.bus.publish(Event::AlertRaised {
+                    account_id,
+                    camera_id,
+                    notification_id: id,
+                });
+            }
+            Err(e) => {
+                tracing::error!(camera_id, error = ?e, "alert not stored");
+                if let Some(p) = image_path {
+                    self.store.remove_all(&[p]);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,558 @@
+//! Live analysis of one camera: its latest frame goes to the inference service at
+//! `cameras.detect_fps` without ever blocking capture, then through the tracker
+//! ([`super::tracker`], ByteTrack-style) and the zones ([`super::zones`], Frigate's
+//! semantics); dwell alerts go to [`super::alerts`].
+//!
+//! At most one job per camera is queued or running: a tick that finds the previous job
+//! unfinished is a *skipped* frame (counted). The job reads the camera's latest frame when
+//! it starts running, not when it was queued, so a busy service analyses fresh frames.
+//!
+//! Which models run (monitor-api.zh-TW.txt `model_name`, ENDPOINTS.md): `yolo_v11_detect`
+//! is the default detector set — the `people` model for `person` (its classes are postures,
+//! kept as the `posture` attribute) and the `vehicles` model for `vehicle` and its own
+//! classes — limited to what the camera's zones ask for (everything when it has no zones);
+//! any other installed model name runs that model alone.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+use chrono::{DateTime, Utc};
+use visionflow_models::postprocess::DetectParams;
+
+use super::{
+    capture::{Frame, Shared},
+    tracker::{TrackInput, Tracker, TrackerConfig},
+    zones::{ZoneObject, ZoneSpec, ZoneState},
+};
+use crate::inference::{InferenceService, Models};
+
+/// The default detector set's name (the document's `model_name`).
+pub const DEFAULT_MODEL_SET: &str = "yolo_v11_detect";
+/// The people model (classes are postures of a person).
+pub const PEOPLE: &str = "people";
+/// The vehicles model.
+pub const VEHICLES: &str = "vehicles";
+
+/// One zone as the analysis needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneInfo {
+    /// Id.
+    pub id: i32,
+    /// Name.
+    pub name: String,
+    /// Vertices, source pixels.
+    pub polygon: Vec<[f64; 2]>,
+    /// Dwell before an alert, seconds.
+    pub alert_duration: i32,
+    /// Deliver alerts.
+    pub notification_enabled: bool,
+    /// Classes (empty = all).
+    pub classes: Vec<String>,
+}
+
+/// What a camera's analysis runs with; replaced when zones or the model change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisConfig {
+    /// `model_name` of the camera.
+    pub model_name: String,
+    /// Its zones.
+    pub zones: Vec<ZoneInfo>,
+}
+
+impl AnalysisConfig {
+    /// The models to run, in order.
+    pub fn plan(&self) -> Vec<String> {
+        if self.model_name != DEFAULT_MODEL_SET {
+            return vec![self.model_name.clone()];
+        }
+        if self.zones.is_empty() {
+            return vec![PEOPLE.into(), VEHICLES.into()];
+        }
+        let any = |pred: &dyn Fn(&str) -> bool| {
+            self.zones
+                .iter()
+                .any(|z| z.classes.is_empty() || z.classes.iter().any(|c| pred(c)))
+        };
+        let mut plan = Vec::new();
+        if any(&|c| {
+            c == "person" || c.eq_ignore_ascii_case("normal") || c.eq_ignore_ascii_case("fall")
+        }) {
+            plan.push(PEOPLE.into());
+        }
+        if any(&|c| {
+            c != "person" && !c.eq_ignore_ascii_case("normal") && !c.eq_ignore_ascii_case("fall")
+        }) {
+            plan.push(VEHICLES.into());
+        }
+        plan
+    }
+}
+
+/// A tracked object of one analysed frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveObject {
+    /// Track id (unique per camera worker).
+    pub track_id: u64,
+    /// `person` for the people model, else the model's class (`car`, `bus` …).
+    pub label: String,
+    /// The model that saw it.
+    pub model: String,
+    /// The model's raw class (for people: the posture, `Normal` / `Fall`).
+    pub class_name: String,
+    /// Detection confidence, 0–1.
+    pub confidence: f32,
+    /// bbox x1, y1, x2, y2, source pixels.
+    pub bbox: [f32; 4],
+    /// Zones its anchor (bottom centre) is counted in.
+    pub zones: Vec<i32>,
+}
+
+impl LiveObject {
+    /// Names a zone's `detection_classes` can match: the label, the raw class, and
+    /// `vehicle` for anything the vehicles model found.
+    pub fn class_names(&self) -> Vec<String> {
+        let mut v = vec![self.label.clone()];
+        if self.class_name != self.label {
+            v.push(self.class_name.clone());
+        }
+        if self.model == VEHICLES {
+            v.push("vehicle".into());
+        }
+        v
+    }
+
+    /// The posture attribute of a person (`normal`, `fall`), if the people model saw it.
+    pub fn posture(&self) -> Option<String> {
+        (self.model == PEOPLE).then(|| self.class_name.to_lowercase())
+    }
+}
+
+/// The outcome of one analysed frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameResult {
+    /// Frame sequence number.
+    pub seq: u64,
+    /// When the frame was grabbed.
+    pub captured_at: DateTime<Utc>,
+    /// Frame size, pixels.
+    pub width: u32,
+    /// Frame size, pixels.
+    pub height: u32,
+    /// Tracked objects.
+    pub objects: Vec<LiveObject>,
+    /// Zones occupied after this frame.
+    pub occupied: Vec<i32>,
+    /// Model time, milliseconds.
+    pub inference_ms: f64,
+    /// Grab → result, milliseconds.
+    pub latency_ms: f64,
+}
+
+/// A dwell alert with what its snapshot and notification need.
+#[derive(Debug, Clone)]
+pub struct RaisedAlert {
+    /// The frame that completed the dwell.
+    pub frame: Arc<Frame>,
+    /// The object.
+    pub object: LiveObject,
+    /// The zone.
+    pub zone: ZoneInfo,
+    /// Seconds it has been in the zone.
+    pub dwell_secs: f64,
+}
+
+/// Counters of a camera's analysis.
+#[derive(Default)]
+pub struct AnalysisStats {
+    /// Frames analysed.
+    pub analysed: AtomicU64,
+    /// Ticks skipped because the previous job had not finished.
+    pub skipped: AtomicU64,
+    /// Jobs refused by a full inference queue.
+    pub refused: AtomicU64,
+    /// Analysis rate over the last seconds, frames/s (f64 bits).
+    pub fps_bits: AtomicU64,
+    /// Recent grab → result latencies, milliseconds (newest last, at most 512).
+    pub latencies: Mutex<VecDeque<f64>>,
+    /// Recent grab → alert-stored latencies, milliseconds.
+    pub alert_latencies: Mutex<VecDeque<f64>>,
+}
+
+/// Pushes into a bounded window of recent values.
+pub fn record(window: &Mutex<VecDeque<f64>>, v: f64) {
+    if let Ok(mut w) = window.lock() {
+        if w.len() >= 512 {
+            w.pop_front();
+        }
+        w.push_back(v);
+    }
+}
+
+/// The `q` quantile (0–1) of a window, nearest rank; `None` when empty.
+pub fn quantile(window: &Mutex<VecDeque<f64>>, q: f64) -> Option<f64> {
+    let mut v: Vec<f64> = window.lock().ok()?.iter().copied().collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let i = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+    Some(v[i])
+}
+
+impl AnalysisStats {
+    /// Analysed frames per second recently.
+    pub fn fps(&self) -> f64 {
+        f64::from_bits(self.fps_bits.load(Ordering::Relaxed))
+    }
+}
+
+/// A raw detection from one model.
+#[derive(Debug, Clone)]
+struct RawDet {
+    model: String,
+    class_name: String,
+    score: f32,
+    bbox: [f32; 4],
+}
+
+fn detect(models: &Models, plan: &[String], frame: &Frame) -> anyhow::Result<Vec<RawDet>> {
+    let params = DetectParams {
+        conf: 0.25,
+        iou: 0.7,
+        max_det: 100,
+    };
+    let mut out = Vec::new();
+    for name in plan {
+        let Some(det) = models.detector(name) else {
+            continue;
+        };
+        let names = &det.info().names;
+        let img = &frame.image;
+        for d in det.detect_boxes(&img.data, img.width, img.height, &params)? {
+            out.push(RawDet {
+                model: name.clone(),
+                class_name: names
+                    .get(d.class_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("class{}", d.class_id)),
+                score: d.confidence,
+                bbox: d.bbox,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Tracker + zones of one camera across frames.
+pub struct Analyzer {
+    tracker: Tracker,
+    zones: ZoneState,
+    config: AnalysisConfig,
+    labels: HashMap<String, u32>,
+    epoch: Instant,
+}
+
+impl Analyzer {
+    /// A fresh analyzer at `fps` analysed frames per second with zone `inertia`.
+    pub fn new(config: AnalysisConfig, fps: f64, inertia: u32) -> Self {
+        let mut zones = ZoneState::new(inertia);
+        zones.set_zones(specs(&config.zones));
+        Self {
+            tracker: Tracker::new(TrackerConfig::for_fps(fps as f32)),
+            zones,
+            config,
+            labels: HashMap::new(),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// Replaces the configuration (zones keep their state when unchanged).
+    pub fn set_config(&mut self, config: AnalysisConfig) {
+        self.zones.set_zones(specs(&config.zones));
+        self.config = config;
+    }
+
+    fn step(
+        &mut self,
+        frame: &Arc<Frame>,
+        dets: Vec<RawDet>,
+        inference_ms: f64,
+    ) -> (FrameResult, Vec<RaisedAlert>) {
+        let mut inputs = Vec::with_capacity(dets.len());
+        for d in &dets {
+            let label = if d.model == PEOPLE {
+                "person".to_owned()
+            } else {
+                d.class_name.clone()
+            };
+            let n = self.labels.len() as u32;
+            let class = *self.labels.entry(label).or_insert(n);
+            inputs.push(TrackInput {
+                bbox: d.bbox,
+                score: d.score,
+                class,
+            });
+        }
+        let tracked = self.tracker.update(&inputs);
+        for id in self.tracker.take_removed() {
+            self.zones.forget(id);
+        }
+        let mut objects: Vec<LiveObject> = tracked
+            .iter()
+            .filter_map(|t| {
+                let d = &dets[t.detection?];
+                Some(LiveObject {
+                    track_id: t.track_id,
+                    label: if d.model == PEOPLE {
+                        "person".into()
+                    } else {
+                        d.class_name.clone()
+                    },
+                    model: d.model.clone(),
+                    class_name: d.class_name.clone(),
+                    confidence: d.score,
+                    bbox: t.bbox,
+                    zones: Vec::new(),
+                })
+            })
+            .collect();
+        let t = frame.at.saturating_duration_since(self.epoch).as_secs_f64();
+        let zone_objects: Vec<ZoneObject> = objects
+            .iter()
+            .map(|o| ZoneObject {
+                track_id: o.track_id,
+                bbox: o.bbox,
+                classes: o.class_names(),
+            })
+            .collect();
+        let alerts = self.zones.update(t, &zone_objects);
+        let occupied = self.zones.occupied();
+        for o in &mut objects {
+            o.zones = self.zones.zones_of(o.track_id);
+        }
+        let raised = alerts
+            .into_iter()
+            .filter_map(|a| {
+                let object = objects.iter().find(|o| o.track_id == a.track_id)?.clone();
+                let zone = self
+                    .config
+                    .zones
+                    .iter()
+                    .find(|z| z.id == a.zone_id)?
+                    .clone();
+                Some(RaisedAlert {
+                    frame: frame.clone(),
+                    object,
+                    zone,
+                    dwell_secs: a.at - a.entered_at,
+                })
+            })
+            .collect();
+        let result = FrameResult {
+            seq: frame.seq,
+            captured_at: frame.captured_at,
+            width: frame.image.width as u32,
+            height: frame.image.height as u32,
+            objects,
+            occupied,
+            inference_ms,
+            latency_ms: frame.at.elapsed().as_secs_f64() * 1e3,
+        };
+        (result, raised)
+    }
+}
+
+fn specs(zones: &[ZoneInfo]) -> Vec<ZoneSpec> {
+    zones
+        .iter()
+        .map(|z| ZoneSpec {
+            zone_id: z.id,
+            polygon: super::zones::Polygon {
+                points: z
+                    .polygon
+                    .iter()
+                    .map(|p| [p[0] as f32, p[1] as f32])
+                    .collect(),
+            },
+            dwell_secs: f64::from(z.alert_duration),
+            classes: z.classes.clone(),
+        })
+        .collect()
+}
+
+/// What the analysis loop of one camera runs with.
+pub struct AnalysisJob {
+    /// Camera id (for logs).
+    pub camera_id: i32,
+    /// The capture side.
+    pub shared: Arc<Shared>,
+    /// The inference threads.
+    pub inference: Arc<InferenceService>,
+    /// Configuration updates.
+    pub config: tokio::sync::watch::Receiver<AnalysisConfig>,
+    /// Results of each analysed frame.
+    pub results: tokio::sync::watch::Sender<Option<Arc<FrameResult>>>,
+    /// Where alerts go.
+    pub alerts: tokio::sync::mpsc::UnboundedSender<RaisedAlert>,
+    /// Called with every frame result (publishes `cameraDetections`).
+    pub on_result: Box<dyn Fn(&Arc<FrameResult>) + Send + Sync>,
+    /// Counters.
+    pub stats: Arc<AnalysisStats>,
+    /// Analysis rate, frames/s.
+    pub fps: f64,
+    /// Zone inertia, frames.
+    pub inertia: u32,
+    /// Stop signal (`true` = stop).
+    pub stop: tokio::sync::watch::Receiver<bool>,
+}
+
+type JobOutput = anyhow::Result<Option<(Arc<Frame>, Vec<RawDet>)>>;
+
+/// The analysis loop; returns when `job.stop` turns true or its sender is dropped.
+pub async fn run(mut job: AnalysisJob) {
+    let mut analyzer = Analyzer::new(job.config.borrow().clone(), job.fps, job.inertia);
+    let period = std::time::Duration::from_secs_f64(1.0 / job.fps.max(0.1));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (done_tx, mut done_rx) =
+        tokio::sync::mpsc::channel::<(crate::error::AppResult<(JobOutput, f64)>,)>(1);
+    let mut in_flight = false;
+    let mut last_seq = 0u64;
+    let mut window = (Instant::now(), 0u64);
+    loop {
+        tokio::select! {
+            changed = job.stop.changed() => {
+                if changed.is_err() || *job.stop.borrow() {
+                    break;
+                }
+            }
+            changed = job.config.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                analyzer.set_config(job.config.borrow_and_update().clone());
+            }
+            Some((outcome,)) = done_rx.recv() => {
+                in_flight = false;
+                match outcome {
+                    Ok((Ok(Some((frame, dets))), secs)) => {
+                        last_seq = frame.seq;
+                        let (result, alerts) = analyzer.step(&frame, dets, secs * 1e3);
+                        job.stats.analysed.fetch_add(1, Ordering::Relaxed);
+                        record(&job.stats.latencies, result.latency_ms);
+                        window.1 += 1;
+                        let span = window.0.elapsed().as_secs_f64();
+                        if span >= 2.0 {
+                            job.stats.fps_bits.store((window.1 as f64 / span).to_bits(), Ordering::Relaxed);
+                            window = (Instant::now(), 0);
+                        }
+                        let result = Arc::new(result);
+                        (job.on_result)(&result);
+                        job.results.send_replace(Some(result));
+                        for a in alerts {
+                            let _ = job.alerts.send(a);
+                        }
+                    }
+                    Ok((Ok(None), _)) => {}
+                    Ok((Err(e), _)) => tracing::warn!(camera_id = job.camera_id, "analysis failed: {e:#}"),
+                    Err(_) => {
+                        job.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                if in_flight {
+                    job.stats.skipped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let fresh = job.shared.frames.borrow().as_ref().is_some_and(|f| f.seq != last_seq);
+                if !fresh {
+                    continue;
+                }
+                in_flight = true;
+                let frames = job.shared.frames.subscribe();
+                let plan = analyzer.config.plan();
+                let inference = job.inference.clone();
+                let done = done_tx.clone();
+                let seen = last_seq;
+                tokio::spawn(async move {
+                    let outcome = inference
+                        .run(move |models| -> JobOutput {
+                            let frame = frames.borrow().clone();
+                            match frame {
+                                Some(f) if f.seq != seen => {
+                                    let dets = detect(models, &plan, &f)?;
+                                    Ok(Some((f, dets)))
+                                }
+                                _ => Ok(None),
+                            }
+                        })
+                        .await;
+                    let _ = done.send((outcome,)).await;
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(classes: &[&str]) -> ZoneInfo {
+        ZoneInfo {
+            id: 1,
+            name: "z".into(),
+            polygon: vec![[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]],
+            alert_duration: 2,
+            notification_enabled: true,
+            classes: classes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_plan_follows_the_zones_and_the_model_name() {
+        let cfg = |m: &str, zones: Vec<ZoneInfo>| AnalysisConfig {
+            model_name: m.into(),
+            zones,
+        };
+        assert_eq!(
+            cfg(DEFAULT_MODEL_SET, vec![]).plan(),
+            vec![PEOPLE, VEHICLES]
+        );
+        assert_eq!(
+            cfg(DEFAULT_MODEL_SET, vec![zone(&["person"])]).plan(),
+            vec![PEOPLE]
+        );
+        assert_eq!(
+            cfg(DEFAULT_MODEL_SET, vec![zone(&["vehicle"])]).plan(),
+            vec![VEHICLES]
+        );
+        assert_eq!(
+            cfg(DEFAULT_MODEL_SET, vec![zone(&["car"]), zone(&["person"])]).plan(),
+            vec![PEOPLE, VEHICLES]
+        );
+        assert_eq!(
+            cfg(DEFAULT_MODEL_SET, vec![zone(&[])]).plan(),
+            vec![PEOPLE, VEHICLES]
+        );
+        assert_eq!(cfg("people", vec![zone(&["car"])]).plan(), vec!["people"]);
+    }
+
+    #[test]
+    fn quantiles_use_nearest_rank() {
+        let w = Mutex::new(VecDeque::new());
+        assert_eq!(quantile(&w, 0.5), None);
+        for v in 1..=100 {
+            record(&w, f64::from(v));
+        }
+        assert_eq!(quantile(&w, 0.5), Some(50.0));
+        assert_eq!(quantile(&w, 0.99), Some(99.0));
+    }
+}

@@ -1,0 +1,965 @@
+//! ByteTrack-style multi-object tracker.
+//!
+//! Follows ByteTrack (Zhang et al., "ByteTrack: Multi-Object Tracking by Associating Every
+//! Detection Box", ECCV 2022; `ifzhang/ByteTrack` `yolox/tracker/byte_tracker.py`) with the
+//! thresholds of Ultralytics' `bytetrack.yaml`:
+//!
+//! 1. every track predicts its box with the 8-state constant-velocity Kalman filter of
+//!    ByteTrack's `kalman_filter.py` (state `[cx, cy, a, h, vcx, vcy, va, vh]`, `a = w / h`);
+//! 2. confirmed tracks (tracked and lost) are matched to high-score detections by optimal
+//!    assignment (Hungarian / Jonker-Volgenant) on the cost `1 - IoU`;
+//! 3. remaining *tracked* tracks are matched to low-score detections;
+//! 4. unconfirmed tracks are matched to the remaining high detections, and are removed at
+//!    their first miss;
+//! 5. unmatched high detections start tracks; tracks lost longer than `track_buffer` frames
+//!    are removed.
+//!
+//! Differences from ByteTrack: association only pairs a track with detections of its own
+//! class; a track is confirmed after `min_hits` consecutive matches (Frigate's
+//! `min_initialized`) rather than after its second frame; ids are handed out at confirmation,
+//! so the ids callers see are dense; `remove_duplicate_stracks` is not done.
+
+use std::array::from_fn;
+
+/// Tracker thresholds (Ultralytics `bytetrack.yaml` defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackerConfig {
+    /// First association uses detections with score `>=` this (`track_high_thresh`, 0.25).
+    pub high_thresh: f32,
+    /// Second association uses low detections with score in `[low_thresh, high_thresh)`
+    /// (`track_low_thresh`, 0.1).
+    pub low_thresh: f32,
+    /// Unmatched high detections with score `>=` this start a track (`new_track_thresh`, 0.25).
+    pub new_track_thresh: f32,
+    /// Minimum IoU for the first association (0.2; ByteTrack's `match_thresh` 0.8 is the
+    /// IoU *distance* `1 - IoU`).
+    pub match_iou: f32,
+    /// Minimum IoU for the second association (0.5, ByteTrack's fixed distance 0.5).
+    pub second_match_iou: f32,
+    /// Frames a lost track is kept before removal (`track_buffer`, 30).
+    pub track_buffer: u32,
+    /// Consecutive matched frames before a track is confirmed (2; Frigate `min_initialized`).
+    /// 0 is treated as 1.
+    pub min_hits: u32,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        Self {
+            high_thresh: 0.25,
+            low_thresh: 0.1,
+            new_track_thresh: 0.25,
+            match_iou: 0.2,
+            second_match_iou: 0.5,
+            track_buffer: 30,
+            min_hits: 2,
+        }
+    }
+}
+
+impl TrackerConfig {
+    /// Defaults scaled to an analysis rate of `fps` frames per second: `track_buffer` =
+    /// `max(round(fps * 5), 10)` frames (Frigate's `max_disappeared`, 5 s) and `min_hits` =
+    /// `floor(fps / 2)` clamped to `2..=10` (Frigate's `min_initialized`, half a second, capped
+    /// so fast streams confirm within 10 frames). A non-finite or non-positive `fps` is read
+    /// as Frigate's default detect rate, 5 fps.
+    pub fn for_fps(fps: f32) -> Self {
+        let fps = if fps.is_finite() && fps > 0.0 {
+            fps
+        } else {
+            5.0
+        };
+        // `as` saturates float-to-int casts; the values are finite and non-negative here.
+        let track_buffer = ((fps * 5.0).round() as u32).max(10);
+        let min_hits = ((fps / 2.0).floor() as u32).clamp(2, 10);
+        Self {
+            track_buffer,
+            min_hits,
+            ..Self::default()
+        }
+    }
+}
+
+/// One detection given to the tracker. `bbox` = `[x1, y1, x2, y2]` in source pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackInput {
+    pub bbox: [f32; 4],
+    pub score: f32,
+    pub class: u32,
+}
+
+/// One confirmed track after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackedObject {
+    /// Starts at 1, unique per [`Tracker`], never reused.
+    pub track_id: u64,
+    /// The matched detection's box this frame, `[x1, y1, x2, y2]` in source pixels.
+    pub bbox: [f32; 4],
+    /// The matched detection's score.
+    pub score: f32,
+    pub class: u32,
+    /// Index into the update's input slice of the detection matched this frame (always
+    /// `Some` in [`Tracker::update`]'s output, which lists only matched tracks).
+    pub detection: Option<usize>,
+    /// Frames matched in total.
+    pub hits: u32,
+    /// Frames the track has existed, counting the one it started in (1 on its first frame).
+    pub age: u32,
+}
+
+/// IoU (intersection over union) of two `[x1, y1, x2, y2]` boxes; 0 when the union is empty
+/// or not finite (disjoint boxes, zero-area boxes, NaN).
+pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
+    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = iw * ih;
+    let union = area(a) + area(b) - inter;
+    let v = inter / union;
+    if union > 0.0 && v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// `kalman_filter.py` `_std_weight_position` and `_std_weight_velocity`.
+const STD_POS: f64 = 1.0 / 20.0;
+const STD_VEL: f64 = 1.0 / 160.0;
+
+/// ByteTrack's constant-velocity Kalman filter over `[cx, cy, a, h]` and their velocities
+/// (unit time step = one frame). Noise scales with the box height, floored at 1 px.
+#[derive(Debug, Clone)]
+struct Kalman {
+    mean: [f64; 8],
+    cov: [[f64; 8]; 8],
+}
+
+impl Kalman {
+    /// `KalmanFilter.initiate`.
+    fn new(z: [f64; 4]) -> Self {
+        let h = z[3].abs().max(1.0);
+        let (p, v) = (2.0 * STD_POS * h, 10.0 * STD_VEL * h);
+        let std = [p, p, 1e-2, p, v, v, 1e-5, v];
+        let cov = from_fn(|i| from_fn(|j| if i == j { std[i] * std[i] } else { 0.0 }));
+        Self {
+            mean: from_fn(|i| if i < 4 { z[i] } else { 0.0 }),
+            cov,
+        }
+    }
+
+    /// `KalmanFilter.predict`: `x = F x`, `P = F P F^T + Q` with `F = [[I, I], [0, I]]`.
+    fn predict(&mut self) {
+        let h = self.mean[3].abs().max(1.0);
+        let (p, v) = (STD_POS * h, STD_VEL * h);
+        let q = [p, p, 1e-2, p, v, v, 1e-5, v];
+        let m = self.mean;
+        self.mean = from_fn(|i| if i < 4 { m[i] + m[i + 4] } else { m[i] });
+        let c = self.cov;
+        self.cov = from_fn(|i| {
+            from_fn(|j| {
+                let mut x = c[i][j];
+                if i < 4 {
+                    x += c[i + 4][j];
+                }
+                if j < 4 {
+                    x += c[i][j + 4];
+                }
+                if i < 4 && j < 4 {
+                    x += c[i + 4][j + 4];
+                }
+                if i == j {
+                    x += q[i] * q[i];
+                }
+                x
+            })
+        });
+    }
+
+    /// `KalmanFilter.project` + `update`: `S = H P H^T + R`, `K = P H^T S^-1`,
+    /// `x += K (z - H x)`, `P -= K S K^T` (= `K (P H^T)^T`).
+    fn update(&mut self, z: [f64; 4]) {
+        let h = self.mean[3].abs().max(1.0);
+        let r = [STD_POS * h, STD_POS * h, 1e-1, STD_POS * h];
+        let c = self.cov;
+        let s: [[f64; 4]; 4] =
+            from_fn(|i| from_fn(|j| c[i][j] + if i == j { r[i] * r[i] } else { 0.0 }));
+        let Some(si) = invert4(&s) else {
+            *self = Self::new(z);
+            return;
+        };
+        let k: [[f64; 4]; 8] = from_fn(|i| from_fn(|j| (0..4).map(|l| c[i][l] * si[l][j]).sum()));
+        let m = self.mean;
+        let innov: [f64; 4] = from_fn(|i| z[i] - m[i]);
+        self.mean = from_fn(|i| m[i] + (0..4).map(|j| k[i][j] * innov[j]).sum::<f64>());
+        self.cov =
+            from_fn(|i| from_fn(|j| c[i][j] - (0..4).map(|l| k[i][l] * c[j][l]).sum::<f64>()));
+    }
+
+    /// The current box estimate as `[x1, y1, x2, y2]`.
+    fn bbox(&self) -> [f32; 4] {
+        let [cx, cy, a, h] = [
+            self.mean[0],
+            self.mean[1],
+            self.mean[2],
+            self.mean[3].max(0.0),
+        ];
+        let w = (a * h).max(0.0);
+        [
+            (cx - w / 2.0) as f32,
+            (cy - h / 2.0) as f32,
+            (cx + w / 2.0) as f32,
+            (cy + h / 2.0) as f32,
+        ]
+    }
+}
+
+/// Inverse of a 4x4 matrix by Gauss-Jordan elimination with partial pivoting; `None` when
+/// (numerically) singular.
+#[allow(clippy::needless_range_loop)]
+fn invert4(m: &[[f64; 4]; 4]) -> Option<[[f64; 4]; 4]> {
+    let mut a = *m;
+    let mut inv: [[f64; 4]; 4] = from_fn(|i| from_fn(|j| if i == j { 1.0 } else { 0.0 }));
+    for col in 0..4 {
+        let piv = (col..4).max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))?;
+        let pivot = a[piv][col].abs();
+        if pivot.is_nan() || pivot <= 1e-12 {
+            return None;
+        }
+        a.swap(col, piv);
+        inv.swap(col, piv);
+        let d = a[col][col];
+        for j in 0..4 {
+            a[col][j] /= d;
+            inv[col][j] /= d;
+        }
+        for row in 0..4 {
+            if row != col {
+                let f = a[row][col];
+                for j in 0..4 {
+                    a[row][j] -= f * a[col][j];
+                    inv[row][j] -= f * inv[col][j];
+                }
+            }
+        }
+    }
+    Some(inv)
+}
+
+/// `[x1, y1, x2, y2]` to the filter's measurement `[cx, cy, w / h, h]` (h floored at 1e-3).
+fn to_xyah(b: &[f32; 4]) -> [f64; 4] {
+    let [x1, y1, x2, y2] = b.map(f64::from);
+    let h = (y2 - y1).max(1e-3);
+    [(x1 + x2) / 2.0, (y1 + y2) / 2.0, (x2 - x1).max(0.0) / h, h]
+}
+
+/// Minimum-cost assignment of an `n x m` row-major `cost` matrix with `n <= m` (Hungarian
+/// algorithm with potentials, O(n^2 m)). Returns the column of each row. Costs must be finite.
+fn hungarian(cost: &[f64], n: usize, m: usize) -> Vec<usize> {
+    // 1-based potentials `u` (rows) and `v` (columns); `p[j]` = row assigned to column j.
+    let (mut u, mut v) = (vec![0.0; n + 1], vec![0.0; m + 1]);
+    let (mut p, mut way) = (vec![0usize; m + 1], vec![0usize; m + 1]);
+    for i in 1..=n {
+        p[0] = i;
+        let mut j0 = 0;
+        let mut minv = vec![f64::INFINITY; m + 1];
+        let mut used = vec![false; m + 1];
+        loop {
+            used[j0] = true;
+            let i0 = p[j0];
+            let (mut delta, mut j1) = (f64::INFINITY, 0);
+            for j in 1..=m {
+                if !used[j] {
+                    let cur = cost[(i0 - 1) * m + j - 1] - u[i0] - v[j];
+                    if cur < minv[j] {
+                        minv[j] = cur;
+                        way[j] = j0;
+                    }
+                    if minv[j] < delta {
+                        delta = minv[j];
+                        j1 = j;
+                    }
+                }
+            }
+            if j1 == 0 {
+                break; // only with non-finite costs or n > m; nothing left to improve
+            }
+            for j in 0..=m {
+                if used[j] {
+                    u[p[j]] += delta;
+                    v[j] -= delta;
+                } else {
+                    minv[j] -= delta;
+                }
+            }
+            j0 = j1;
+            if p[j0] == 0 {
+                break;
+            }
+        }
+        while j0 != 0 {
+            let j1 = way[j0];
+            p[j0] = p[j1];
+            j0 = j1;
+        }
+    }
+    let mut rows = vec![usize::MAX; n];
+    for (j, &i) in p.iter().enumerate().skip(1) {
+        if i != 0 {
+            rows[i - 1] = j - 1;
+        }
+    }
+    rows
+}
+
+/// `lap.lapjv(cost, extend_cost=True, cost_limit=limit)` as ByteTrack's `linear_assignment`
+/// uses it: leaving a row or a column unmatched costs `limit / 2` each, so no pair dearer
+/// than `limit` is taken. `cost[r][c]` not finite = forbidden. Returns each row's column.
+fn linear_assignment(cost: &[Vec<f64>], cols: usize, limit: f64) -> Vec<Option<usize>> {
+    let rows = cost.len();
+    if rows == 0 || cols == 0 {
+        return vec![None; rows];
+    }
+    let n = rows + cols;
+    let limit = if limit.is_finite() {
+        limit.max(0.0)
+    } else {
+        1.0
+    };
+    let pair = |r: usize, c: usize| {
+        cost[r]
+            .get(c)
+            .copied()
+            .filter(|v| v.is_finite() && *v <= limit)
+    };
+    let mut m = vec![0.0; n * n];
+    for (idx, cell) in m.iter_mut().enumerate() {
+        let (r, c) = (idx / n, idx % n);
+        *cell = match (r < rows, c < cols) {
+            (true, true) => pair(r, c).unwrap_or(limit + 1.0),
+            (false, false) => 0.0,
+            // A hair above limit / 2 so a pair at exactly `limit` is still taken.
+            _ => limit / 2.0 + 1e-9,
+        };
+    }
+    let cols_of = hungarian(&m, n, n);
+    (0..rows)
+        .map(|r| {
+            cols_of
+                .get(r)
+                .copied()
+                .filter(|&c| c < cols && pair(r, c).is_some())
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+struct Track {
+    /// 0 until confirmed.
+    id: u64,
+    kf: Kalman,
+    class: u32,
+    hits: u32,
+    age: u32,
+    since_update: u32,
+    lost: bool,
+    matched: Option<usize>,
+}
+
+/// Multi-object tracker state for one stream; call [`Tracker::update`] once per analysed frame.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    config: TrackerConfig,
+    tracks: Vec<Track>,
+    next_id: u64,
+    removed: Vec<u64>,
+}
+
+/// Matched `(track, detection)` pairs, unmatched tracks, unmatched detections.
+type Association = (Vec<(usize, usize)>, Vec<usize>, Vec<usize>);
+
+impl Tracker {
+    pub fn new(config: TrackerConfig) -> Self {
+        Self {
+            config,
+            tracks: Vec::new(),
+            next_id: 1,
+            removed: Vec::new(),
+        }
+    }
+
+    /// Advances one frame. Returns the confirmed tracks that were matched this frame
+    /// (`detection = Some`), in `track_id` order. Detections with a non-finite box or score
+    /// are ignored.
+    pub fn update(&mut self, detections: &[TrackInput]) -> Vec<TrackedObject> {
+        let cfg = self.config.clone();
+        for t in &mut self.tracks {
+            t.matched = None;
+            if t.lost {
+                t.kf.mean[7] = 0.0; // STrack.multi_predict: lost tracks stop growing
+            }
+            t.kf.predict();
+            t.age = t.age.saturating_add(1);
+            t.since_update = t.since_update.saturating_add(1);
+        }
+        let valid = |d: &TrackInput| d.score.is_finite() && d.bbox.iter().all(|v| v.is_finite());
+        let (mut high, mut low) = (Vec::new(), Vec::new());
+        for (i, d) in detections.iter().enumerate().filter(|(_, d)| valid(d)) {
+            if d.score >= cfg.high_thresh {
+                high.push(i);
+            } else if d.score >= cfg.low_thresh {
+                low.push(i);
+            }
+        }
+        let (pool, unconfirmed): (Vec<usize>, Vec<usize>) =
+            (0..self.tracks.len()).partition(|&i| self.tracks[i].id != 0);
+
+        let (m1, rest_pool, rest_high) = self.associate(&pool, &high, detections, cfg.match_iou);
+        self.apply(&m1, detections);
+        let tracked: Vec<usize> = rest_pool
+            .into_iter()
+            .filter(|&i| !self.tracks[i].lost)
+            .collect();
+        let (m2, rest_tracked, _) =
+            self.associate(&tracked, &low, detections, cfg.second_match_iou);
+        self.apply(&m2, detections);
+        for i in rest_tracked {
+            self.tracks[i].lost = true;
+        }
+        let (m3, rest_unconf, rest_high) =
+            self.associate(&unconfirmed, &rest_high, detections, cfg.match_iou);
+        self.apply(&m3, detections);
+
+        let mut remove = vec![false; self.tracks.len()];
+        for i in rest_unconf {
+            remove[i] = true;
+        }
+        for (i, t) in self.tracks.iter().enumerate() {
+            if t.lost && t.since_update > cfg.track_buffer {
+                remove[i] = true;
+                self.removed.push(t.id);
+            }
+        }
+        let mut flags = remove.into_iter();
+        self.tracks.retain(|_| !flags.next().unwrap_or(false));
+
+        for d in rest_high {
+            if detections[d].score >= cfg.new_track_thresh {
+                let kf = Kalman::new(to_xyah(&detections[d].bbox));
+                let class = detections[d].class;
+                self.tracks.push(Track {
+                    id: 0,
+                    kf,
+                    class,
+                    hits: 1,
+                    age: 1,
+                    since_update: 0,
+                    lost: false,
+                    matched: Some(d),
+                });
+                if cfg.min_hits <= 1 {
+                    let last = self.tracks.len() - 1;
+                    self.confirm(last);
+                }
+            }
+        }
+        let mut out: Vec<TrackedObject> = self
+            .tracks
+            .iter()
+            .filter(|t| t.id != 0)
+            .filter_map(|t| {
+                let d = detections.get(t.matched?)?;
+                Some(TrackedObject {
+                    track_id: t.id,
+                    bbox: d.bbox,
+                    score: d.score,
+                    class: t.class,
+                    detection: t.matched,
+                    hits: t.hits,
+                    age: t.age,
+                })
+            })
+            .collect();
+        out.sort_by_key(|o| o.track_id);
+        out
+    }
+
+    /// Ids of tracks removed (lost longer than `track_buffer`) since the last call; callers
+    /// drop per-track state with it. Only ids that were ever confirmed (returned) appear.
+    pub fn take_removed(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.removed)
+    }
+
+    /// Tracks currently alive (tracked or lost), confirmed or not.
+    pub fn len(&self) -> usize {
+        self.tracks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tracks.is_empty()
+    }
+
+    fn associate(
+        &self,
+        tracks: &[usize],
+        dets: &[usize],
+        inputs: &[TrackInput],
+        min_iou: f32,
+    ) -> Association {
+        let cost: Vec<Vec<f64>> = tracks
+            .iter()
+            .map(|&t| {
+                let (tb, class) = (self.tracks[t].kf.bbox(), self.tracks[t].class);
+                dets.iter()
+                    .map(|&d| {
+                        let v = iou(&tb, &inputs[d].bbox);
+                        if inputs[d].class == class && v >= min_iou {
+                            1.0 - f64::from(v)
+                        } else {
+                            f64::INFINITY
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let assigned = linear_assignment(&cost, dets.len(), 1.0 - f64::from(min_iou));
+        let mut det_used = vec![false; dets.len()];
+        let (mut matches, mut rest_tracks) = (Vec::new(), Vec::new());
+        for (r, a) in assigned.into_iter().enumerate() {
+            match a {
+                Some(c) => {
+                    det_used[c] = true;
+                    matches.push((tracks[r], dets[c]));
+                }
+                None => rest_tracks.push(tracks[r]),
+            }
+        }
+        let rest_dets = dets
+            .iter()
+            .zip(det_used)
+            .filter(|(_, u)| !u)
+            .map(|(&d, _)| d)
+            .collect();
+        (matches, rest_tracks, rest_dets)
+    }
+
+    fn apply(&mut self, matches: &[(usize, usize)], inputs: &[TrackInput]) {
+        for &(t, d) in matches {
+            let track = &mut self.tracks[t];
+            track.kf.update(to_xyah(&inputs[d].bbox));
+            track.hits = track.hits.saturating_add(1);
+            track.since_update = 0;
+            track.lost = false;
+            track.matched = Some(d);
+            if track.id == 0 && track.hits >= self.config.min_hits {
+                self.confirm(t);
+            }
+        }
+    }
+
+    fn confirm(&mut self, t: usize) {
+        self.tracks[t].id = self.next_id;
+        self.next_id += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn det(x: f32, y: f32, w: f32, h: f32, score: f32, class: u32) -> TrackInput {
+        TrackInput {
+            bbox: [x, y, x + w, y + h],
+            score,
+            class,
+        }
+    }
+
+    /// Id of the output row matched to input `d`, if any.
+    fn id_of(out: &[TrackedObject], d: usize) -> Option<u64> {
+        out.iter()
+            .find(|o| o.detection == Some(d))
+            .map(|o| o.track_id)
+    }
+
+    fn brute_force(cost: &[f64], n: usize, m: usize) -> f64 {
+        fn go(cost: &[f64], n: usize, m: usize, row: usize, used: &mut Vec<bool>) -> f64 {
+            if row == n {
+                return 0.0;
+            }
+            let mut best = f64::INFINITY;
+            for c in 0..m {
+                if !used[c] {
+                    used[c] = true;
+                    best = best.min(cost[row * m + c] + go(cost, n, m, row + 1, used));
+                    used[c] = false;
+                }
+            }
+            best
+        }
+        go(cost, n, m, 0, &mut vec![false; m])
+    }
+
+    #[test]
+    fn iou_edge_cases() {
+        let a = [0.0, 0.0, 10.0, 10.0];
+        assert_eq!(iou(&a, &a), 1.0);
+        assert_eq!(iou(&a, &[20.0, 20.0, 30.0, 30.0]), 0.0);
+        assert_eq!(iou(&a, &[10.0, 0.0, 20.0, 10.0]), 0.0, "touching edges");
+        assert!((iou(&a, &[5.0, 0.0, 15.0, 10.0]) - 1.0 / 3.0).abs() < 1e-6);
+        assert!(
+            (iou(&a, &[0.0, 0.0, 5.0, 5.0]) - 0.25).abs() < 1e-6,
+            "contained"
+        );
+        let z = [5.0, 5.0, 5.0, 5.0];
+        assert_eq!(iou(&z, &z), 0.0, "zero-area identical");
+        assert_eq!(iou(&a, &z), 0.0);
+        assert_eq!(
+            iou(&[10.0, 10.0, 0.0, 0.0], &a),
+            0.0,
+            "inverted box has no area"
+        );
+        assert_eq!(iou(&[f32::NAN, 0.0, 10.0, 10.0], &a), 0.0);
+    }
+
+    #[test]
+    fn hungarian_beats_greedy_on_3x3() {
+        // Greedy (cheapest first) takes (0,0)=1, (1,1)=4, (2,2)=9 = 14; optimum is 3+4+3 = 10.
+        let cost = [1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 3.0, 6.0, 9.0];
+        assert_eq!(hungarian(&cost, 3, 3), vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn hungarian_matches_brute_force() {
+        let mut seed = 0x2545_f491_u64;
+        let mut rnd = move || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((seed >> 33) % 100) as f64
+        };
+        for (n, m) in [(1, 1), (2, 3), (3, 3), (4, 4), (3, 5), (5, 5), (6, 6)] {
+            for _ in 0..30 {
+                let cost: Vec<f64> = (0..n * m).map(|_| rnd()).collect();
+                let a = hungarian(&cost, n, m);
+                let mut cols = a.clone();
+                cols.sort_unstable();
+                cols.dedup();
+                assert_eq!(cols.len(), n, "columns distinct");
+                let total: f64 = a.iter().enumerate().map(|(r, &c)| cost[r * m + c]).sum();
+                assert_eq!(total, brute_force(&cost, n, m), "{n}x{m} {cost:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn linear_assignment_gates_and_leaves_unmatched() {
+        let inf = f64::INFINITY;
+        // Row 1 may only take column 0, which row 0 prefers less than column 1: optimum pairs
+        // (0,1) and (1,0); greedy would give row 0 column 0 and leave row 1 out.
+        let cost = vec![vec![0.1, 0.2], vec![0.15, inf]];
+        assert_eq!(linear_assignment(&cost, 2, 0.8), vec![Some(1), Some(0)]);
+        // Costs above the limit are never taken.
+        assert_eq!(linear_assignment(&[vec![0.9]], 1, 0.8), vec![None]);
+        assert_eq!(
+            linear_assignment(&[vec![0.8]], 1, 0.8),
+            vec![Some(0)],
+            "limit is inclusive"
+        );
+        assert_eq!(
+            linear_assignment(&[vec![], vec![]], 0, 0.8),
+            vec![None, None]
+        );
+        assert_eq!(
+            linear_assignment(&[vec![0.5, 0.1, 0.3]], 3, 0.8),
+            vec![Some(1)]
+        );
+    }
+
+    #[test]
+    fn config_defaults_and_fps() {
+        let d = TrackerConfig::default();
+        assert_eq!(
+            (d.high_thresh, d.low_thresh, d.new_track_thresh),
+            (0.25, 0.1, 0.25)
+        );
+        assert_eq!(
+            (d.match_iou, d.second_match_iou, d.track_buffer, d.min_hits),
+            (0.2, 0.5, 30, 2)
+        );
+        let c5 = TrackerConfig::for_fps(5.0);
+        assert_eq!((c5.track_buffer, c5.min_hits), (25, 2));
+        let c30 = TrackerConfig::for_fps(30.0);
+        assert_eq!((c30.track_buffer, c30.min_hits), (150, 10));
+        let c1 = TrackerConfig::for_fps(1.0);
+        assert_eq!((c1.track_buffer, c1.min_hits), (10, 2));
+        assert_eq!(TrackerConfig::for_fps(f32::NAN), c5);
+        assert_eq!(TrackerConfig::for_fps(-3.0), c5);
+    }
+
+    #[test]
+    fn moving_box_keeps_one_id_for_50_frames() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        for f in 0..50 {
+            let out = t.update(&[det(100.0 + 5.0 * f as f32, 100.0, 50.0, 100.0, 0.9, 0)]);
+            if f == 0 {
+                assert!(out.is_empty(), "not confirmed on its first frame");
+                continue;
+            }
+            assert_eq!(out.len(), 1, "frame {f}");
+            assert_eq!(out[0].track_id, 1);
+            assert_eq!(out[0].detection, Some(0));
+            assert_eq!(out[0].hits, f + 1);
+            assert_eq!(out[0].age, f + 1);
+            assert_eq!(out[0].bbox[0], 100.0 + 5.0 * f as f32);
+        }
+        assert_eq!(t.len(), 1);
+        assert!(t.take_removed().is_empty());
+    }
+
+    #[test]
+    fn kalman_learns_velocity() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        for f in 0..30 {
+            t.update(&[det(8.0 * f as f32, 0.0, 40.0, 80.0, 0.9, 0)]);
+        }
+        let kf = &t.tracks[0].kf;
+        assert!((kf.mean[4] - 8.0).abs() < 0.5, "vx {}", kf.mean[4]);
+        assert!(kf.mean[5].abs() < 0.5, "vy {}", kf.mean[5]);
+        let b = kf.bbox();
+        assert!(
+            (b[0] - 232.0).abs() < 1.0 && (b[3] - b[1] - 80.0).abs() < 1.0,
+            "{b:?}"
+        );
+    }
+
+    #[test]
+    fn crossing_objects_of_different_classes_keep_ids() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        let (mut a_id, mut b_id) = (None, None);
+        for f in 0..40 {
+            let x = 10.0 * f as f32;
+            // Input order alternates so ids can't follow slice positions.
+            let a = det(x, 100.0, 50.0, 100.0, 0.9, 0);
+            let b = det(400.0 - x, 100.0, 50.0, 100.0, 0.8, 1);
+            let (out, ia, ib) = if f % 2 == 0 {
+                (t.update(&[a, b]), 0, 1)
+            } else {
+                (t.update(&[b, a]), 1, 0)
+            };
+            if f == 0 {
+                continue;
+            }
+            assert_eq!(out.len(), 2, "frame {f}");
+            let (ga, gb) = (id_of(&out, ia), id_of(&out, ib));
+            assert!(ga.is_some() && gb.is_some() && ga != gb);
+            assert_eq!(*a_id.get_or_insert(ga), ga, "frame {f}");
+            assert_eq!(*b_id.get_or_insert(gb), gb, "frame {f}");
+            assert_eq!(
+                out.iter().find(|o| Some(o.track_id) == ga).map(|o| o.class),
+                Some(0)
+            );
+        }
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn parallel_same_class_objects_keep_distinct_ids() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        let mut ids = None;
+        for f in 0..40 {
+            let x = 6.0 * f as f32;
+            let out = t.update(&[
+                det(x, 0.0, 40.0, 50.0, 0.9, 0),
+                det(x, 60.0, 40.0, 50.0, 0.9, 0),
+            ]);
+            if f == 0 {
+                continue;
+            }
+            let pair = (id_of(&out, 0), id_of(&out, 1));
+            assert!(
+                pair.0.is_some() && pair.1.is_some() && pair.0 != pair.1,
+                "frame {f}"
+            );
+            assert_eq!(*ids.get_or_insert(pair), pair, "frame {f}");
+            assert!(
+                out.windows(2).all(|w| w[0].track_id < w[1].track_id),
+                "track_id order"
+            );
+        }
+        assert_eq!(ids, Some((Some(1), Some(2))));
+    }
+
+    #[test]
+    fn gap_within_buffer_keeps_id_using_prediction() {
+        // 5 px/frame for 20 frames, then 10 frames unseen (it moves 50 px, a full box width,
+        // so only the motion prediction can bridge the gap).
+        let mut t = Tracker::new(TrackerConfig::default());
+        let b = |f: u32| det(100.0 + 5.0 * f as f32, 100.0, 50.0, 100.0, 0.9, 0);
+        for f in 0..20 {
+            t.update(&[b(f)]);
+        }
+        for _ in 0..10 {
+            assert!(t.update(&[]).is_empty());
+            assert_eq!(t.len(), 1, "lost track is kept");
+        }
+        assert!(iou(&t.tracks[0].kf.bbox(), &b(29).bbox) > 0.5);
+        let out = t.update(&[b(30)]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].track_id, 1);
+        assert_eq!((out[0].hits, out[0].age), (21, 31));
+        assert!(t.take_removed().is_empty());
+    }
+
+    #[test]
+    fn gap_at_buffer_boundary() {
+        let d = det(100.0, 100.0, 50.0, 100.0, 0.9, 0);
+        let mut t = Tracker::new(TrackerConfig::default());
+        for _ in 0..5 {
+            t.update(std::slice::from_ref(&d));
+        }
+        for _ in 0..30 {
+            t.update(&[]);
+        }
+        assert_eq!(
+            t.update(std::slice::from_ref(&d))[0].track_id,
+            1,
+            "lost exactly track_buffer frames"
+        );
+
+        for _ in 0..31 {
+            t.update(&[]);
+        }
+        assert!(t.is_empty());
+        assert_eq!(t.take_removed(), vec![1]);
+        assert!(t.take_removed().is_empty(), "reported once");
+        assert!(
+            t.update(std::slice::from_ref(&d)).is_empty(),
+            "a new, unconfirmed track"
+        );
+        let out = t.update(std::slice::from_ref(&d));
+        assert_eq!(out[0].track_id, 2, "ids are never reused");
+        assert_eq!(out[0].hits, 2);
+    }
+
+    #[test]
+    fn low_score_continues_but_never_starts() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        for f in 0..5 {
+            t.update(&[det(2.0 * f as f32, 0.0, 50.0, 100.0, 0.9, 0)]);
+        }
+        for f in 5..15 {
+            let out = t.update(&[det(2.0 * f as f32, 0.0, 50.0, 100.0, 0.15, 0)]);
+            assert_eq!(out.len(), 1, "frame {f}");
+            assert_eq!((out[0].track_id, out[0].score), (1, 0.15));
+        }
+        // Below low_thresh it is not associated at all.
+        assert!(t.update(&[det(30.0, 0.0, 50.0, 100.0, 0.05, 0)]).is_empty());
+
+        let mut fresh = Tracker::new(TrackerConfig::default());
+        for _ in 0..10 {
+            assert!(
+                fresh
+                    .update(&[det(0.0, 0.0, 50.0, 100.0, 0.15, 0)])
+                    .is_empty()
+            );
+            assert!(fresh.is_empty());
+        }
+    }
+
+    #[test]
+    fn low_score_does_not_revive_lost_track() {
+        let d = |s: f32| det(0.0, 0.0, 50.0, 100.0, s, 0);
+        let mut t = Tracker::new(TrackerConfig::default());
+        t.update(&[d(0.9)]);
+        t.update(&[d(0.9)]);
+        t.update(&[]); // now lost
+        assert!(
+            t.update(&[d(0.15)]).is_empty(),
+            "second association is for tracked tracks only"
+        );
+        assert_eq!(t.update(&[d(0.9)])[0].track_id, 1);
+    }
+
+    #[test]
+    fn single_frame_false_positive_is_never_returned() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        let real = det(0.0, 0.0, 50.0, 100.0, 0.9, 0);
+        t.update(std::slice::from_ref(&real));
+        let out = t.update(&[real.clone(), det(500.0, 500.0, 40.0, 40.0, 0.95, 0)]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].detection, Some(0));
+        assert_eq!(t.len(), 2);
+        let out = t.update(std::slice::from_ref(&real));
+        assert_eq!(out.len(), 1);
+        assert_eq!(t.len(), 1, "unconfirmed track removed at its first miss");
+        for _ in 0..40 {
+            t.update(&[]);
+        }
+        assert_eq!(t.take_removed(), vec![1], "only confirmed ids are reported");
+    }
+
+    #[test]
+    fn min_hits_and_invalid_inputs() {
+        let d = det(0.0, 0.0, 50.0, 100.0, 0.9, 3);
+        let mut t = Tracker::new(TrackerConfig {
+            min_hits: 1,
+            ..TrackerConfig::default()
+        });
+        let out = t.update(std::slice::from_ref(&d));
+        assert_eq!(
+            (out[0].track_id, out[0].class, out[0].hits, out[0].age),
+            (1, 3, 1, 1)
+        );
+
+        let mut t = Tracker::new(TrackerConfig {
+            min_hits: 3,
+            ..TrackerConfig::default()
+        });
+        assert!(t.update(std::slice::from_ref(&d)).is_empty());
+        assert!(t.update(std::slice::from_ref(&d)).is_empty());
+        assert_eq!(t.update(std::slice::from_ref(&d))[0].track_id, 1);
+
+        // A high detection below new_track_thresh may continue tracks but not start one.
+        let mut t = Tracker::new(TrackerConfig {
+            new_track_thresh: 0.5,
+            ..TrackerConfig::default()
+        });
+        for _ in 0..3 {
+            assert!(t.update(&[det(0.0, 0.0, 50.0, 100.0, 0.3, 0)]).is_empty());
+        }
+        assert!(t.is_empty());
+
+        let mut t = Tracker::new(TrackerConfig::default());
+        let bad = [
+            det(f32::NAN, 0.0, 5.0, 5.0, 0.9, 0),
+            det(0.0, 0.0, 5.0, 5.0, f32::INFINITY, 0),
+        ];
+        for _ in 0..3 {
+            assert!(t.update(&bad).is_empty());
+        }
+        assert!(t.is_empty());
+        // A zero-height box is tolerated (no panic, no NaN state).
+        for _ in 0..3 {
+            t.update(&[det(0.0, 0.0, 10.0, 0.0, 0.9, 0)]);
+        }
+        assert!(
+            t.tracks
+                .iter()
+                .all(|tr| tr.kf.mean.iter().all(|v| v.is_finite()))
+        );
+    }
+
+    #[test]
+    fn class_mismatch_is_never_associated() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        t.update(&[det(0.0, 0.0, 50.0, 100.0, 0.9, 0)]);
+        t.update(&[det(0.0, 0.0, 50.0, 100.0, 0.9, 0)]);
+        let out = t.update(&[det(0.0, 0.0, 50.0, 100.0, 0.9, 1)]);
+        assert!(
+            out.is_empty(),
+            "same box, other class: a new unconfirmed track"
+        );
+        assert_eq!(t.len(), 2);
+    }
+}
