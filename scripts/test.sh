@@ -17,9 +17,20 @@ apt_install() {
     || { $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "$@"; }
 }
 if [ ! -x /usr/bin/chromium ]; then
-  echo "== installing chromium (browser test of GraphiQL)"
-  apt_install chromium
+  echo "== installing chromium (browser tests of GraphiQL and the snapshot page)"
+  apt_install chromium fonts-noto-cjk
 fi
+# OpenCV (RTSP capture; the opencv crate's bindings need clang) and GStreamer's RTSP server
+# (tests/api/cameras*.rs serve real footage on 127.0.0.1 with scripts/rtsp_server.py).
+CAMERA_PKGS="libopencv-dev clang libclang-dev python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp gstreamer1.0-tools"
+# shellcheck disable=SC2086
+if ! dpkg -s $CAMERA_PKGS >/dev/null 2>&1; then
+  echo "== installing OpenCV and the GStreamer RTSP server"
+  apt_install $CAMERA_PKGS
+fi
+export VF_REQUIRE_RTSP=1
+# FFmpeg probes RTSP streams for ~1.2 s by default; keep TCP (OpenCV's default) and probe less.
+export OPENCV_FFMPEG_CAPTURE_OPTIONS="${OPENCV_FFMPEG_CAPTURE_OPTIONS:-rtsp_transport;tcp|analyzeduration;200000|probesize;65536}"
 export VF_REQUIRE_BROWSER=1
 
 # PostgreSQL is started before each session on this machine kind; start it if it stopped.

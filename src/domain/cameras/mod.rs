@@ -477,7 +477,7 @@ impl CameraService {
         Ok(n)
     }
 
-    /// Starts a worker for every stored camera (server start).
+    /// Starts a worker for every stored camera that has none (server start).
     ///
     /// # Errors
     /// `INTERNAL` on database failures.
@@ -490,7 +490,7 @@ impl CameraService {
             .order_by_asc(zone::Column::Id)
             .all(&self.db)
             .await?;
-        for c in &cams {
+        for c in cams.iter().filter(|c| !self.live.is_running(c.id)) {
             let mine: Vec<zone::Model> = zones
                 .iter()
                 .filter(|z| z.camera_id == c.id)
