@@ -20,7 +20,7 @@ fn chromium() -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
-struct Cdp {
+pub struct Cdp {
     ws: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
@@ -28,7 +28,7 @@ struct Cdp {
 }
 
 impl Cdp {
-    async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+    pub async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -55,7 +55,7 @@ impl Cdp {
         }
     }
 
-    async fn eval(&mut self, session: &str, expression: &str) -> Value {
+    pub async fn eval(&mut self, session: &str, expression: &str) -> Value {
         let r = self
             .call(
                 Some(session),
@@ -67,7 +67,7 @@ impl Cdp {
     }
 
     /// Evaluates `expression` until it returns a truthy value; bounded by `secs`.
-    async fn wait_for(&mut self, session: &str, expression: &str, secs: u64) -> Value {
+    pub async fn wait_for(&mut self, session: &str, expression: &str, secs: u64) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
             let v = self.eval(session, expression).await;
@@ -85,79 +85,109 @@ impl Cdp {
     }
 }
 
+/// A headless Chromium with every host but 127.0.0.1 unresolvable, driven over CDP;
+/// closed (and killed) on drop.
+pub struct Browser {
+    pub cdp: Cdp,
+    child: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts Chromium; `None` (test skipped) when it is not installed and
+    /// `VF_REQUIRE_BROWSER` is not set.
+    pub async fn launch() -> Option<Self> {
+        let Some(browser) = chromium() else {
+            assert!(
+                std::env::var_os("VF_REQUIRE_BROWSER").is_none(),
+                "VF_REQUIRE_BROWSER is set but chromium is not installed"
+            );
+            eprintln!("skipping: no chromium (scripts/test.sh installs it)");
+            return None;
+        };
+        let profile = tempfile::tempdir().expect("profile dir");
+        let child = tokio::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=0",
+                // Any host other than loopback fails to resolve: nothing can come from the internet.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromium");
+
+        // Chromium writes its DevTools port and browser path here once it listens.
+        let port_file = profile.path().join("DevToolsActivePort");
+        let mut contents = String::new();
+        for _ in 0..100 {
+            if let Ok(c) = std::fs::read_to_string(&port_file)
+                && c.lines().count() >= 2
+            {
+                contents = c;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut lines = contents.lines();
+        let (port, path) = (
+            lines.next().expect("DevTools port"),
+            lines.next().expect("DevTools path"),
+        );
+        let (ws, _) = connect_async(format!("ws://127.0.0.1:{port}{path}"))
+            .await
+            .expect("connect to DevTools");
+        Some(Self {
+            cdp: Cdp { ws, next_id: 0 },
+            child,
+            _profile: profile,
+        })
+    }
+
+    /// Opens `url` in a new tab; answers the CDP session of that tab.
+    pub async fn open(&mut self, url: &str) -> String {
+        let target = self
+            .cdp
+            .call(None, "Target.createTarget", json!({"url": url}))
+            .await;
+        let attached = self
+            .cdp
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({"targetId": target["targetId"], "flatten": true}),
+            )
+            .await;
+        attached["sessionId"].as_str().expect("session").to_owned()
+    }
+
+    /// Closes the browser and waits for it to exit.
+    pub async fn close(mut self) {
+        let _ = self.cdp.call(None, "Browser.close", json!({})).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+}
+
 #[tokio::test]
 async fn graphiql_runs_a_query_with_no_internet() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("VF_REQUIRE_BROWSER").is_none(),
-            "VF_REQUIRE_BROWSER is set but chromium is not installed"
-        );
-        eprintln!("skipping: no chromium (scripts/test.sh installs it)");
+    let Some(mut browser) = Browser::launch().await else {
         return;
     };
     let app = TestApp::spawn().await;
     let (addr, _stop) = app.serve().await;
-    let profile = tempfile::tempdir().expect("profile dir");
-    let mut child = tokio::process::Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--remote-debugging-port=0",
-            // Any host other than loopback fails to resolve: nothing can come from the internet.
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("about:blank")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start chromium");
-
-    // Chromium writes its DevTools port and browser path here once it listens.
-    let port_file = profile.path().join("DevToolsActivePort");
-    let mut contents = String::new();
-    for _ in 0..100 {
-        if let Ok(c) = std::fs::read_to_string(&port_file)
-            && c.lines().count() >= 2
-        {
-            contents = c;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut lines = contents.lines();
-    let (port, path) = (
-        lines.next().expect("DevTools port"),
-        lines.next().expect("DevTools path"),
-    );
-    let (ws, _) = connect_async(format!("ws://127.0.0.1:{port}{path}"))
-        .await
-        .expect("connect to DevTools");
-    let mut cdp = Cdp { ws, next_id: 0 };
-
-    let target = cdp
-        .call(
-            None,
-            "Target.createTarget",
-            json!({"url": format!("http://{addr}/graphql")}),
-        )
-        .await;
-    let attached = cdp
-        .call(
-            None,
-            "Target.attachToTarget",
-            json!({"targetId": target["targetId"], "flatten": true}),
-        )
-        .await;
-    let session = attached["sessionId"].as_str().expect("session").to_owned();
-
+    let session = browser.open(&format!("http://{addr}/graphql")).await;
+    let cdp = &mut browser.cdp;
     cdp.wait_for(
         &session,
         "!!document.querySelector('.graphiql-execute-button') && !!document.querySelector('.graphiql-query-editor .CodeMirror')",
@@ -186,6 +216,5 @@ async fn graphiql_runs_a_query_with_no_internet() {
     let answer: Value = serde_json::from_str(answer.as_str().expect("text")).expect("JSON answer");
     assert_eq!(answer["data"]["__schema"]["queryType"]["name"], "Query");
 
-    let _ = cdp.call(None, "Browser.close", json!({})).await;
-    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+    browser.close().await;
 }

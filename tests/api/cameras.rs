@@ -296,3 +296,41 @@ async fn another_account_gets_404_everywhere_and_credentials_are_required() {
     let r = app.get(&format!("/mask/{id}"), &[("x-api-key", &alpr_key)]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_snapshot_page_draws_and_saves_a_zone_in_a_real_browser() {
+    let Some(mut browser) = crate::browser::Browser::launch().await else { return };
+    let app = TestApp::spawn().await;
+    let user = app.user("cam_drawer").await;
+    let (_, cam) = req(&app, Method::POST, "/cameras", &user, Some(json!({"name": "<b>Lobby</b>", "stream_url": "rtsp://127.0.0.1:9/s",
+        "detection_areas": [{"name": "old", "coordinates": square(300, 300, 100)}]}))).await;
+    let id = cam["data"]["id"].as_i64().expect("id");
+    let (addr, _stop) = app.serve().await;
+    let session = browser.open(&format!("http://{addr}/snapshot_ui/{id}?token={}", user.access_token)).await;
+    let cdp = &mut browser.cdp;
+    cdp.wait_for(&session, "document.body && document.body.dataset.ready === '1'", 30).await;
+    assert_eq!(cdp.eval(&session, "document.title.includes('<b>Lobby</b>')").await, json!(true), "the name is escaped, not markup");
+    assert_eq!(cdp.eval(&session, "vf.zones().length").await, json!(1), "the stored zone is loaded");
+    assert_eq!(cdp.eval(&session, "JSON.stringify(vf.size())").await, json!("{\"width\":640,\"height\":480}"));
+    // Draw a triangle, name it, add it, save.
+    cdp.eval(&session, "vf.addPoint(10, 20) && vf.addPoint(200, 20) && vf.addPoint(120, 150)").await;
+    cdp.eval(&session, "document.getElementById('zone-name').value = '門口'; document.getElementById('zone-duration').value = '3'; document.getElementById('add-zone').click(); true").await;
+    assert_eq!(cdp.eval(&session, "vf.zones().length").await, json!(2), "{}", cdp.eval(&session, "document.getElementById('status').innerText").await);
+    let painted = cdp
+        .eval(&session, "(function(){var c=document.getElementById('canvas');var d=c.getContext('2d').getImageData(0,0,c.width,c.height).data;var n=0;for(var i=3;i<d.length;i+=4){if(d[i]>0)n++;}return n;})()")
+        .await;
+    assert!(painted.as_u64().expect("count") > 1000, "zones are drawn on the canvas: {painted}");
+    cdp.eval(&session, "vf.save().then(function(){return true;})").await;
+    cdp.wait_for(&session, "document.body.dataset.saved", 20).await;
+    assert_eq!(cdp.eval(&session, "document.body.dataset.saved").await, json!("ok"), "{}", cdp.eval(&session, "document.getElementById('status').innerText").await);
+    browser.close().await;
+
+    let (_, zones) = req(&app, Method::GET, &format!("/rectangles/{id}"), &user, None).await;
+    assert_eq!(zones["data"]["total_regions"], 2, "{zones}");
+    let new = &zones["data"]["regions"][1];
+    assert_eq!(new["name"], "門口");
+    assert_eq!(new["coordinates"], json!([{"x": 10, "y": 20}, {"x": 200, "y": 20}, {"x": 120, "y": 150}]));
+    assert_eq!(new["alert_duration"], 3);
+    assert_eq!(new["detection_classes"], json!(["person"]));
+    assert_eq!(zones["data"]["regions"][0]["name"], "old", "kept");
+}
