@@ -65,16 +65,7 @@ impl AppState {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
         // ENDPOINTS.md: only groups whose document names no auth may be opened.
-        if let Some(g) = settings
-            .anonymous
-            .groups
-            .iter()
-            .find(|g| !["alpr", "inspection"].contains(&g.as_str()))
-        {
-            anyhow::bail!(
-                "anonymous.groups: {g:?} cannot be opened to anonymous callers (only alpr and inspection, whose documents name no auth)"
-            );
-        }
+        crate::auth::check_open_groups(&settings.anonymous.groups)?;
         let keys = JwtKeys::load(settings.auth.jwt_secret.as_ref(), &settings.data_dir)?;
         let hasher = PasswordHasher::new(
             settings.auth.argon2_memory_kib,

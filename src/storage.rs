@@ -70,6 +70,24 @@ impl ArtifactStore {
         }
     }
 
+    /// Runs `write` — the one transaction that stores the rows referencing `files`, already
+    /// written — and removes the files again when it fails, so a failed request leaves
+    /// neither rows nor files. Events are published by the caller after this succeeds.
+    ///
+    /// # Errors
+    /// Whatever `write` fails with.
+    pub async fn commit_or_remove<T, E>(
+        &self,
+        files: &[String],
+        write: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let result = write.await;
+        if result.is_err() {
+            self.remove_all(files);
+        }
+        result
+    }
+
     /// Resolves a client path under `<data_dir>/<top>/` (`top` = `outputs` or `static`).
     /// `None` for anything that could leave that directory: `..`, absolute paths, drive
     /// prefixes, or a symlink pointing outside; also for what is not a regular file.

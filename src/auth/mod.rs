@@ -13,8 +13,8 @@ use axum::{extract::State, http::HeaderMap, middleware::Next, response::Response
 use uuid::Uuid;
 
 use crate::{
+    domain::accounts::AccountService,
     error::{AppError, AppResult},
-    startup::AppState,
 };
 
 /// The scopes an API key may hold. `*` grants all of them; access tokens (JWT) grant all.
@@ -53,8 +53,37 @@ pub enum Credential {
     Anonymous,
 }
 
-/// The built-in account anonymous callers act as (the nil UUID); it cannot log in.
-pub const ANONYMOUS_ACCOUNT: Uuid = Uuid::nil();
+pub use crate::db::ANONYMOUS_ACCOUNT;
+
+/// REST groups whose documents name no auth: the only ones an operator may open to
+/// anonymous callers (ENDPOINTS.md, "Decision (auth)").
+pub const OPENABLE_GROUPS: &[&str] = &["alpr", "inspection"];
+
+/// Checks `anonymous.groups` against [`OPENABLE_GROUPS`].
+///
+/// # Errors
+/// A group that cannot be opened.
+pub fn check_open_groups(groups: &[String]) -> anyhow::Result<()> {
+    match groups
+        .iter()
+        .find(|g| !OPENABLE_GROUPS.contains(&g.as_str()))
+    {
+        Some(g) => anyhow::bail!(
+            "anonymous.groups: {g:?} cannot be opened to anonymous callers (only {}, whose documents name no auth)",
+            OPENABLE_GROUPS.join(" and ")
+        ),
+        None => Ok(()),
+    }
+}
+
+/// The account a request of `group` acts as: its credentials' account, else the
+/// anonymous account when the operator opened `group` (`anonymous.groups`).
+pub fn for_group(auth: Auth, group: &str, open: &[String]) -> Auth {
+    match auth {
+        Auth::Anonymous if open.iter().any(|g| g == group) => Auth::Account(Principal::anonymous()),
+        other => other,
+    }
+}
 
 impl Principal {
     /// The principal of an anonymous caller on an opened group.
@@ -198,11 +227,14 @@ impl Presented {
 ///
 /// # Errors
 /// Internal: the database failed while looking up an API key.
-pub async fn authenticate(state: &AppState, presented: Option<Presented>) -> AppResult<Auth> {
+pub async fn authenticate(
+    accounts: &AccountService,
+    presented: Option<Presented>,
+) -> AppResult<Auth> {
     Ok(match presented {
         None => Auth::Anonymous,
         Some(Presented::Bearer(token)) => {
-            match state.accounts.keys().verify(&token, jwt::TokenKind::Access) {
+            match accounts.keys().verify(&token, jwt::TokenKind::Access) {
                 Some(claims) => Auth::Account(Principal {
                     account_id: claims.sub,
                     credential: Credential::AccessToken,
@@ -210,7 +242,7 @@ pub async fn authenticate(state: &AppState, presented: Option<Presented>) -> App
                 None => Auth::Invalid("INVALID_TOKEN"),
             }
         }
-        Some(Presented::ApiKey(key)) => match state.accounts.verify_api_key(&key).await? {
+        Some(Presented::ApiKey(key)) => match accounts.verify_api_key(&key).await? {
             Some(principal) => Auth::Account(principal),
             None => Auth::Invalid("INVALID_API_KEY"),
         },
@@ -220,12 +252,12 @@ pub async fn authenticate(state: &AppState, presented: Option<Presented>) -> App
 /// Middleware: resolves the request's credentials once and stores the [`Auth`] in the
 /// request extensions for GraphQL, REST and websocket handlers.
 pub async fn middleware(
-    State(state): State<AppState>,
+    State(accounts): State<AccountService>,
     mut req: axum::extract::Request,
     next: Next,
 ) -> Response {
     let presented = Presented::from_headers(req.headers());
-    let auth = match authenticate(&state, presented).await {
+    let auth = match authenticate(&accounts, presented).await {
         Ok(auth) => auth,
         Err(err) => {
             // A database failure while checking an API key: treat as not authenticated

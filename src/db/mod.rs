@@ -46,7 +46,10 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     ensure_anonymous_account(db).await
 }
 
-/// Creates the built-in account anonymous callers act as (`crate::auth::ANONYMOUS_ACCOUNT`)
+/// The built-in account anonymous callers act as (the nil UUID); it cannot log in.
+pub const ANONYMOUS_ACCOUNT: uuid::Uuid = uuid::Uuid::nil();
+
+/// Creates the built-in account anonymous callers act as ([`ANONYMOUS_ACCOUNT`])
 /// when missing. Its name and e-mail (`~anonymous`) fail registration's validation, so no
 /// user can take them, and its password hash is not a PHC string, so nobody logs in as it.
 ///
@@ -54,7 +57,7 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 /// Database failures.
 pub async fn ensure_anonymous_account(db: &DatabaseConnection) -> anyhow::Result<()> {
     use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, EntityTrait as _};
-    let id = crate::auth::ANONYMOUS_ACCOUNT;
+    let id = ANONYMOUS_ACCOUNT;
     if entities::account::Entity::find_by_id(id)
         .one(db)
         .await?

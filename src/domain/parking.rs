@@ -404,67 +404,62 @@ impl ParkingService {
         let prepared = self.alpr.prepare("image", &filename, bytes).await?;
         let written = prepared.files.all_paths();
         let original = prepared.files.original_path().to_owned();
-        let result = async {
-            let txn = self.db.begin().await.map_err(AppError::internal)?;
-            let stored = self
-                .alpr
-                .store_prepared(&txn, account, prepared, None)
-                .await?;
-            let matching = stored
-                .plates
-                .iter()
-                .find(|p| !wanted.is_empty() && p.text == wanted);
-            let best = matching.or_else(|| stored.plates.first());
-            let chosen = best
-                .and_then(|p| p.vehicle_id)
-                .and_then(|vid| stored.vehicles.iter().find(|v| v.id == vid))
-                .or_else(|| stored.vehicles.first())
-                .cloned();
-            let now = Utc::now();
-            let mut am: vehicle::ActiveModel = match chosen {
-                Some(v) => v.into(),
-                None => vehicle::ActiveModel {
-                    account_id: Set(account),
-                    session_id: Set(Some(stored.session.id)),
-                    vehicle_index: Set(stored.vehicles.len() as i32 + 1),
-                    class: Set("vehicle".into()),
-                    confidence: Set(0.0),
-                    x1: Set(0.0),
-                    y1: Set(0.0),
-                    x2: Set(f64::from(stored.session.width)),
-                    y2: Set(f64::from(stored.session.height)),
-                    crop_path: Set(None),
-                    created_at: Set(now),
-                    ..Default::default()
-                },
-            };
-            am.license_plate = Set(Some(license_plate.clone()));
-            am.brand = Set(brand);
-            am.model = Set(model);
-            am.year = Set(year);
-            am.parking_lot_id = Set(input.parking_lot_id);
-            am.captured_at = Set(captured_at);
-            am.image_path = Set(Some(original));
-            am.is_identified = Set(matching.is_some());
-            am.confidence_score = Set(best.map(|p| p.confidence));
-            am.recognized_plate = Set(best.map(|p| p.text.clone()));
-            am.updated_at = Set(Some(now));
-            let row = am.save(&txn).await.map_err(AppError::internal)?;
-            let row = sea_orm::TryIntoModel::try_into_model(row).map_err(AppError::internal)?;
-            txn.commit().await.map_err(AppError::internal)?;
-            Ok((row, stored))
-        }
-        .await;
-        match result {
-            Ok((row, stored)) => {
-                self.alpr.publish(account, &stored, None);
-                Ok(row)
-            }
-            Err(e) => {
-                self.alpr.store().remove_all(&written);
-                Err(e)
-            }
-        }
+        let (row, stored) = self
+            .alpr
+            .store()
+            .commit_or_remove(&written, async {
+                let txn = self.db.begin().await.map_err(AppError::internal)?;
+                let stored = self
+                    .alpr
+                    .store_prepared(&txn, account, prepared, None)
+                    .await?;
+                let matching = stored
+                    .plates
+                    .iter()
+                    .find(|p| !wanted.is_empty() && p.text == wanted);
+                let best = matching.or_else(|| stored.plates.first());
+                let chosen = best
+                    .and_then(|p| p.vehicle_id)
+                    .and_then(|vid| stored.vehicles.iter().find(|v| v.id == vid))
+                    .or_else(|| stored.vehicles.first())
+                    .cloned();
+                let now = Utc::now();
+                let mut am: vehicle::ActiveModel = match chosen {
+                    Some(v) => v.into(),
+                    None => vehicle::ActiveModel {
+                        account_id: Set(account),
+                        session_id: Set(Some(stored.session.id)),
+                        vehicle_index: Set(stored.vehicles.len() as i32 + 1),
+                        class: Set("vehicle".into()),
+                        confidence: Set(0.0),
+                        x1: Set(0.0),
+                        y1: Set(0.0),
+                        x2: Set(f64::from(stored.session.width)),
+                        y2: Set(f64::from(stored.session.height)),
+                        crop_path: Set(None),
+                        created_at: Set(now),
+                        ..Default::default()
+                    },
+                };
+                am.license_plate = Set(Some(license_plate.clone()));
+                am.brand = Set(brand);
+                am.model = Set(model);
+                am.year = Set(year);
+                am.parking_lot_id = Set(input.parking_lot_id);
+                am.captured_at = Set(captured_at);
+                am.image_path = Set(Some(original));
+                am.is_identified = Set(matching.is_some());
+                am.confidence_score = Set(best.map(|p| p.confidence));
+                am.recognized_plate = Set(best.map(|p| p.text.clone()));
+                am.updated_at = Set(Some(now));
+                let row = am.save(&txn).await.map_err(AppError::internal)?;
+                let row = sea_orm::TryIntoModel::try_into_model(row).map_err(AppError::internal)?;
+                txn.commit().await.map_err(AppError::internal)?;
+                Ok::<_, AppError>((row, stored))
+            })
+            .await?;
+        self.alpr.publish(account, &stored, None);
+        Ok(row)
     }
 
     /// Registry vehicles (rows with a submitted plate), newest first: `(rows, total)`.

@@ -79,19 +79,10 @@ pub async fn outputs(
     Extension(auth): Extension<Auth>,
     Path(path): Path<String>,
 ) -> Response {
-    let open = state
-        .app
-        .settings
-        .anonymous
-        .groups
-        .iter()
-        .any(|g| g == "alpr");
-    let account = match (&auth, open) {
-        (Auth::Anonymous, true) => crate::auth::ANONYMOUS_ACCOUNT,
-        _ => match auth.principal() {
-            Ok(p) => p.account_id,
-            Err(e) => return alpr_error(e),
-        },
+    let auth = crate::auth::for_group(auth, "alpr", &state.app.settings.anonymous.groups);
+    let account = match auth.principal() {
+        Ok(p) => p.account_id,
+        Err(e) => return alpr_error(e),
     };
     let rel = format!("outputs/{}", path.trim_start_matches("outputs/"));
     match state.app.alpr.owns_artifact(account, &rel).await {

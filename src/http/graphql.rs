@@ -61,7 +61,9 @@ pub async fn websocket(
             GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
                     let auth = match Presented::from_init_payload(&payload) {
-                        Some(presented) => auth::authenticate(&app, Some(presented)).await?,
+                        Some(presented) => {
+                            auth::authenticate(&app.accounts, Some(presented)).await?
+                        }
                         None => header_auth,
                     };
                     if let Auth::Invalid(_) = auth {

@@ -53,13 +53,7 @@ pub fn router_with_groups(
                     .get::<auth::Auth>()
                     .cloned()
                     .unwrap_or_default();
-                let auth = match auth {
-                    auth::Auth::Anonymous if open.iter().any(|g| g == group) => {
-                        auth::Auth::Account(auth::Principal::anonymous())
-                    }
-                    other => other,
-                };
-                request.data(auth)
+                request.data(auth::for_group(auth, group, &open))
             }),
         },
     );
@@ -85,7 +79,10 @@ pub fn router_with_groups(
         .merge(crate::media::router(app.clone()))
         .merge(rest)
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(app, auth::middleware))
+        .layer(middleware::from_fn_with_state(
+            app.accounts.clone(),
+            auth::middleware,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())

@@ -24,7 +24,7 @@ use visionflow_models::{alpr::Alpr, detector::YoloDetector};
 
 use crate::{
     error::{AppError, AppResult},
-    vision::{cli::load_ocr, registry::ModelRegistry},
+    vision::registry::{ModelRegistry, load_ocr},
 };
 
 /// The models the workers share.

@@ -107,7 +107,12 @@ impl AlertSink {
             metadata,
             deliver: zone.notification_enabled,
         };
-        match notifications::insert_alert(&self.db, new).await {
+        let files: Vec<String> = image_path.into_iter().collect();
+        let stored = self
+            .store
+            .commit_or_remove(&files, notifications::insert_alert(&self.db, new))
+            .await;
+        match stored {
             Ok(id) => {
                 record(
                     &stats.alert_latencies,
@@ -120,12 +125,7 @@ impl AlertSink {
                     notification_id: id,
                 });
             }
-            Err(e) => {
-                tracing::error!(camera_id, error = ?e, "alert not stored");
-                if let Some(p) = image_path {
-                    self.store.remove_all(&[p]);
-                }
-            }
+            Err(e) => tracing::error!(camera_id, error = ?e, "alert not stored"),
         }
     }
 }

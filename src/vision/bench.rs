@@ -11,7 +11,10 @@ use anyhow::Context as _;
 use candle_core::{Device, Tensor};
 use visionflow_models::{alpr::Alpr, detector::YoloDetector, graph::OnnxGraph, onnx::OnnxModel};
 
-use super::{cli::load_ocr, images, registry::ModelRegistry};
+use super::{
+    images,
+    registry::{ModelRegistry, load_ocr},
+};
 
 fn median_ms(
     runs: usize,

@@ -17,11 +17,14 @@ use visionflow_models::{
     Manifest,
     alpr::Alpr,
     detector::YoloDetector,
-    ocr::{OcrEngine, OcrParams},
+    ocr::OcrParams,
     postprocess::{DetectParams, Mask},
 };
 
-use super::{fetch, images, registry::ModelRegistry};
+use super::{
+    fetch, images,
+    registry::{ModelRegistry, load_ocr},
+};
 
 /// Which device runs the models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -217,27 +220,6 @@ pub fn detect(models_dir: &Path, args: &DetectArgs) -> anyhow::Result<bool> {
         }
         Ok(())
     })
-}
-
-/// Loads the OCR networks installed as `ocr-det` and `ocr-rec`.
-///
-/// # Errors
-/// Missing models (with the command that installs them) or unusable files.
-pub fn load_ocr(models_dir: &Path, device: &Device) -> anyhow::Result<OcrEngine> {
-    let det = models_dir
-        .join("ocr-det")
-        .join(super::registry::SOURCE_FILE);
-    let rec = models_dir
-        .join("ocr-rec")
-        .join(super::registry::SOURCE_FILE);
-    for f in [&det, &rec] {
-        anyhow::ensure!(
-            f.is_file(),
-            "{} is missing; run `visionflow models fetch`",
-            f.display()
-        );
-    }
-    OcrEngine::load(&det, &rec, device).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn quad_json(q: &[[f32; 2]; 4]) -> serde_json::Value {

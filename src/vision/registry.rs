@@ -4,10 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use candle_core::Device;
 use sha2::{Digest as _, Sha256};
 use visionflow_models::{
     ModelError,
     import::{self, INFO_FILE, ModelInfo},
+    ocr::OcrEngine,
     onnx::OnnxModel,
 };
 
@@ -177,4 +179,21 @@ impl ModelRegistry {
             }
         )
     }
+}
+
+/// Loads the OCR networks installed as `ocr-det` and `ocr-rec`.
+///
+/// # Errors
+/// Missing models (with the command that installs them) or unusable files.
+pub fn load_ocr(models_dir: &Path, device: &Device) -> anyhow::Result<OcrEngine> {
+    let det = models_dir.join("ocr-det").join(SOURCE_FILE);
+    let rec = models_dir.join("ocr-rec").join(SOURCE_FILE);
+    for f in [&det, &rec] {
+        anyhow::ensure!(
+            f.is_file(),
+            "{} is missing; run `visionflow models fetch`",
+            f.display()
+        );
+    }
+    OcrEngine::load(&det, &rec, device).map_err(|e| anyhow::anyhow!("{e}"))
 }

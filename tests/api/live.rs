@@ -38,7 +38,10 @@ impl RtspServer {
         let ok = python().exists()
             && samples().join("bus.jpg").is_file()
             && Command::new(python())
-                .args(["-c", "import gi; gi.require_version('GstRtspServer', '1.0')"])
+                .args([
+                    "-c",
+                    "import gi; gi.require_version('GstRtspServer', '1.0')",
+                ])
                 .status()
                 .is_ok_and(|s| s.success());
         if !ok {
@@ -49,7 +52,11 @@ impl RtspServer {
             eprintln!("skipping: no GStreamer RTSP server (scripts/test.sh installs it)");
             return None;
         }
-        let mut s = Self { child: None, port: 0, args: args.to_vec() };
+        let mut s = Self {
+            child: None,
+            port: 0,
+            args: args.to_vec(),
+        };
         s.spawn();
         Some(s)
     }
@@ -71,7 +78,9 @@ impl RtspServer {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx.recv_timeout(Duration::from_secs(20)).expect("rtsp server READY line");
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("rtsp server READY line");
         let port = line
             .trim()
             .strip_prefix("READY ")
@@ -109,7 +118,10 @@ impl Drop for RtspServer {
 
 /// Mount arguments: `name=mode:<samples>/image`.
 pub fn mount(name: &str, mode: &str, image: &str) -> [String; 2] {
-    ["--mount".into(), format!("{name}={mode}:{}", samples().join(image).display())]
+    [
+        "--mount".into(),
+        format!("{name}={mode}:{}", samples().join(image).display()),
+    ]
 }
 
 /// What an MJPEG response delivered.
@@ -132,13 +144,24 @@ pub async fn read_mjpeg(addr: std::net::SocketAddr, path: &str, n: usize, wait: 
     let mut chunk = [0u8; 65536];
     loop {
         let (head, parts) = parse(&buf);
-        if parts.len() >= n || (head.is_some() && !head.as_deref().is_some_and(|h| h.starts_with("HTTP/1.0 200") || h.starts_with("HTTP/1.1 200"))) {
-            return Mjpeg { head: head.unwrap_or_default(), parts };
+        if parts.len() >= n
+            || (head.is_some()
+                && !head.as_deref().is_some_and(|h| {
+                    h.starts_with("HTTP/1.0 200") || h.starts_with("HTTP/1.1 200")
+                }))
+        {
+            return Mjpeg {
+                head: head.unwrap_or_default(),
+                parts,
+            };
         }
         match tokio::time::timeout_at(deadline, s.read(&mut chunk)).await {
             Ok(Ok(0)) | Err(_) | Ok(Err(_)) => {
                 let (head, parts) = parse(&buf);
-                return Mjpeg { head: head.unwrap_or_default(), parts };
+                return Mjpeg {
+                    head: head.unwrap_or_default(),
+                    parts,
+                };
             }
             Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
         }
@@ -150,18 +173,22 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn parse(buf: &[u8]) -> (Option<String>, Vec<Vec<u8>>) {
-    let Some(end) = find(buf, b"\r\n\r\n") else { return (None, Vec::new()) };
+    let Some(end) = find(buf, b"\r\n\r\n") else {
+        return (None, Vec::new());
+    };
     let head = String::from_utf8_lossy(&buf[..end]).into_owned();
     let mut rest = &buf[end + 4..];
     let mut parts = Vec::new();
     while let Some(start) = find(rest, b"--frame\r\n") {
         let after = &rest[start..];
-        let Some(hend) = find(after, b"\r\n\r\n") else { break };
+        let Some(hend) = find(after, b"\r\n\r\n") else {
+            break;
+        };
         let headers = String::from_utf8_lossy(&after[..hend]).to_ascii_lowercase();
-        let Some(len) = headers
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok()))
-        else {
+        let Some(len) = headers.lines().find_map(|l| {
+            l.strip_prefix("content-length:")
+                .and_then(|v| v.trim().parse::<usize>().ok())
+        }) else {
             break;
         };
         let body = &after[hend + 4..];

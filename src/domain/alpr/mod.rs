@@ -227,25 +227,19 @@ impl AlprService {
             .transpose()?;
         let prepared = self.prepare("file", filename, bytes).await?;
         let written = prepared.files.all_paths();
-        let stored = async {
-            let txn = self.db.begin().await.map_err(AppError::internal)?;
-            let stored = self
-                .store_prepared(&txn, account_id, prepared, location.as_deref())
-                .await?;
-            txn.commit().await.map_err(AppError::internal)?;
-            Ok(stored)
-        }
-        .await;
-        match stored {
-            Ok(stored) => {
-                self.publish(account_id, &stored, location);
-                Ok(stored)
-            }
-            Err(e) => {
-                self.store.remove_all(&written);
-                Err(e)
-            }
-        }
+        let stored = self
+            .store
+            .commit_or_remove(&written, async {
+                let txn = self.db.begin().await.map_err(AppError::internal)?;
+                let stored = self
+                    .store_prepared(&txn, account_id, prepared, location.as_deref())
+                    .await?;
+                txn.commit().await.map_err(AppError::internal)?;
+                Ok::<_, AppError>(stored)
+            })
+            .await?;
+        self.publish(account_id, &stored, location);
+        Ok(stored)
     }
 
     /// Publishes `DetectionCreated` and, for listed plates, `PlateListHit` (after commit).
