@@ -231,6 +231,9 @@ pub struct CameraSettings {
     pub offline_after_secs: f64,
     /// RTSP open and read timeout, seconds (1–60).
     pub timeout_secs: f64,
+    /// Hosts stream URLs may name (empty = any); e.g. `["127.0.0.1"]` keeps workers on
+    /// loopback.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for CameraSettings {
@@ -240,6 +243,7 @@ impl Default for CameraSettings {
             inertia: 3,
             offline_after_secs: 10.0,
             timeout_secs: 5.0,
+            allowed_hosts: Vec::new(),
         }
     }
 }

@@ -125,7 +125,8 @@ impl AppState {
             }),
             store,
             bus.clone(),
-        );
+        )
+        .with_allowed_hosts(settings.cameras.allowed_hosts.clone());
         Ok(Self(Arc::new(App {
             settings,
             db,

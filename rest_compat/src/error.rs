@@ -39,6 +39,20 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [Self; 10] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::BadUserInput,
+        Self::Conflict,
+        Self::RateLimited,
+        Self::Internal,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::Unavailable,
+    ];
+
     /// Parses the `extensions.code` string of a GraphQL error.
     pub fn from_graphql(code: &str) -> Option<Self> {
         Some(match code {
@@ -85,6 +99,8 @@ pub struct RestError {
     pub fields: BTreeMap<String, Vec<String>>,
     /// Seconds a client should wait before retrying (429/503).
     pub retry_after: Option<u64>,
+    /// Where each field of `fields` was sent: `path`, `query` or `body` (default).
+    pub locations: BTreeMap<String, &'static str>,
 }
 
 impl RestError {
@@ -96,6 +112,7 @@ impl RestError {
             reason: None,
             fields: BTreeMap::new(),
             retry_after: None,
+            locations: BTreeMap::new(),
         }
     }
 
@@ -153,6 +170,7 @@ impl RestError {
             reason: text("reason"),
             fields,
             retry_after,
+            locations: BTreeMap::new(),
         }
     }
 }
@@ -161,6 +179,35 @@ impl RestError {
 pub trait ErrorStyle: Send + Sync + 'static {
     /// Renders one error.
     fn render(&self, error: &RestError) -> (StatusCode, Value);
+
+    /// The JSON Schemas of the bodies [`Self::render`] produces, by status (for the OpenAPI
+    /// document). The default renders one error of each code and describes its keys.
+    fn error_schemas(&self) -> Vec<(StatusCode, Value)> {
+        let mut by_status: BTreeMap<u16, Value> = BTreeMap::new();
+        for code in ErrorCode::ALL {
+            let (status, body) = self.render(&RestError::new(code, "x"));
+            by_status.entry(status.as_u16()).or_insert_with(|| describe(&body));
+        }
+        by_status
+            .into_iter()
+            .filter_map(|(s, v)| StatusCode::from_u16(s).ok().map(|s| (s, v)))
+            .collect()
+    }
+}
+
+/// A loose schema of an example body: its keys are required, their values typed.
+fn describe(body: &Value) -> Value {
+    match body {
+        Value::Object(map) => {
+            let props: serde_json::Map<String, Value> = map.iter().map(|(k, v)| (k.clone(), describe(v))).collect();
+            serde_json::json!({"type": "object", "properties": props, "required": map.keys().collect::<Vec<_>>()})
+        }
+        Value::String(_) => serde_json::json!({"type": "string"}),
+        Value::Array(_) => serde_json::json!({"type": "array"}),
+        Value::Number(_) => serde_json::json!({"type": "number"}),
+        Value::Bool(_) => serde_json::json!({"type": "boolean"}),
+        Value::Null => serde_json::json!({}),
+    }
 }
 
 /// The `monitor` group's style (monitor-api.zh-TW.txt, error code table at the end):
@@ -219,9 +266,10 @@ impl ErrorStyle for FastApiStyle {
                     .fields
                     .iter()
                     .flat_map(|(field, msgs)| {
+                        let place = error.locations.get(field).copied().unwrap_or("body");
                         msgs.iter().map(move |m| {
                             serde_json::json!({
-                                "type": "value_error", "loc": ["body", field], "msg": m, "input": null
+                                "type": "value_error", "loc": [place, field], "msg": m, "input": null
                             })
                         })
                     })
@@ -246,6 +294,19 @@ impl ErrorStyle for FastApiStyle {
 pub struct DrfStyle;
 
 impl ErrorStyle for DrfStyle {
+    fn error_schemas(&self) -> Vec<(StatusCode, Value)> {
+        let detail = serde_json::json!({"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]});
+        let fields = serde_json::json!({"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}});
+        let mut out: Vec<(StatusCode, Value)> = [401u16, 403, 404, 413, 415, 429, 500, 503]
+            .iter()
+            .filter_map(|s| StatusCode::from_u16(*s).ok())
+            .map(|s| (s, detail.clone()))
+            .collect();
+        out.push((StatusCode::BAD_REQUEST, serde_json::json!({"anyOf": [detail, fields]})));
+        out.sort_by_key(|(s, _)| s.as_u16());
+        out
+    }
+
     fn render(&self, error: &RestError) -> (StatusCode, Value) {
         let detail = |m: &str| serde_json::json!({ "detail": m });
         match error.code {

@@ -12,10 +12,12 @@
 //! middleware resolved from `X-API-Key` / `Authorization: Bearer` into the request data.
 
 pub mod coerce;
+pub mod constraint;
 pub mod error;
 pub mod groups;
 pub mod openapi;
 pub mod operation;
+pub mod response;
 pub mod shape;
 
 use std::{collections::BTreeMap, sync::Arc};
@@ -57,6 +59,14 @@ pub struct Route {
     pub template: Option<Value>,
     /// One-line summary for the OpenAPI document (`Detect Image`).
     pub summary: Option<&'static str>,
+    /// Constraints on inputs (JSON Schema fragments by variable name; see [`constraint`]),
+    /// enforced before the operation runs and published in the OpenAPI document.
+    pub constraints: Vec<(&'static str, Value)>,
+    /// Answers without credentials (account sign-up and login).
+    pub public: bool,
+    /// OpenAPI links from this route's success answer to other operations:
+    /// `(name, operationId of the target, {target parameter: runtime expression})`.
+    pub links: Vec<(&'static str, String, Value)>,
 }
 
 impl Route {
@@ -69,7 +79,33 @@ impl Route {
             status: StatusCode::OK,
             template: None,
             summary: None,
+            constraints: Vec::new(),
+            public: false,
+            links: Vec::new(),
         }
+    }
+
+    /// Constrains the input `name` (a JSON Schema fragment: `minimum`, `maximum`,
+    /// `minLength`, `maxLength`, `pattern`, `enum`, `format: date-time`).
+    #[must_use]
+    pub fn param(mut self, name: &'static str, schema: Value) -> Self {
+        self.constraints.push((name, schema));
+        self
+    }
+
+    /// Marks the route as answering without credentials.
+    #[must_use]
+    pub fn public(mut self) -> Self {
+        self.public = true;
+        self
+    }
+
+    /// Links the success answer to the route `method path` of the same groups, binding its
+    /// parameter `param` to `expr` (`$response.body#/data/id`).
+    #[must_use]
+    pub fn link(mut self, name: &'static str, target: (&Method, &str), params: Value) -> Self {
+        self.links.push((name, openapi::operation_id(target.0, target.1), params));
+        self
     }
 
     /// Sets the OpenAPI summary.
@@ -103,6 +139,21 @@ pub struct Group {
     pub style: Arc<dyn ErrorStyle>,
     /// The routes.
     pub routes: Vec<Route>,
+}
+
+impl Group {
+    /// Constrains the input `name` on every route of the group that has it and does not
+    /// constrain it itself (`limit`, `offset`, `days` …).
+    #[must_use]
+    pub fn param(mut self, name: &'static str, schema: Value) -> Self {
+        for r in &mut self.routes {
+            let has_var = r.operation.variables.iter().any(|v| v.name == name);
+            if has_var && !r.constraints.iter().any(|(n, _)| *n == name) {
+                r.constraints.push((name, schema.clone()));
+            }
+        }
+        self
+    }
 }
 
 /// Router options.
@@ -224,9 +275,28 @@ async fn handle<E: Executor>(
         }
     }
     inputs.body = read_body(&parts, body, options.body_limit).await?;
+    let sources = Sources {
+        path: inputs.path.keys().cloned().collect(),
+        query: inputs.query.keys().cloned().collect(),
+    };
 
-    let coerced =
-        coerce::coerce(&route.operation.variables, inputs).map_err(RestError::validation)?;
+    let coerced = coerce::coerce(&route.operation.variables, inputs)
+        .map_err(|fields| sources.locate(RestError::validation(fields)))?;
+    let mut violations = BTreeMap::new();
+    for (name, schema) in &route.constraints {
+        let value = coerced
+            .variables
+            .get(*name)
+            .cloned()
+            .and_then(|v| v.into_json().ok())
+            .unwrap_or(Value::Null);
+        if let Err(msg) = constraint::check(&value, schema) {
+            violations.insert((*name).to_owned(), vec![msg]);
+        }
+    }
+    if !violations.is_empty() {
+        return Err(sources.locate(RestError::validation(violations)));
+    }
     let mut request = async_graphql::Request::new(route.operation.source)
         .operation_name(route.operation.name.clone())
         .variables(Variables::from_value(async_graphql::Value::Object(
@@ -245,7 +315,7 @@ async fn handle<E: Executor>(
     let request = (options.prepare)(group, &parts, request);
     let response = executor.execute(request).await;
     if let Some(err) = response.errors.first() {
-        return Err(RestError::from_server_error(err));
+        return Err(sources.locate(RestError::from_server_error(err)));
     }
     if route.status == StatusCode::NO_CONTENT {
         return Ok(StatusCode::NO_CONTENT.into_response());
@@ -259,6 +329,30 @@ async fn handle<E: Executor>(
         None => data,
     };
     Ok((route.status, axum::Json(body)).into_response())
+}
+
+/// Which request fields came from the path and the query (the rest: the body), so errors
+/// can say where a field was (FastAPI's `loc: ["path", "plate_id"]`).
+struct Sources {
+    path: std::collections::HashSet<String>,
+    query: std::collections::HashSet<String>,
+}
+
+impl Sources {
+    fn locate(&self, mut err: RestError) -> RestError {
+        for field in err.fields.keys() {
+            let root = field.split(['.', '[']).next().unwrap_or(field);
+            let place = if self.path.contains(root) {
+                "path"
+            } else if self.query.contains(root) {
+                "query"
+            } else {
+                "body"
+            };
+            err.locations.insert(field.clone(), place);
+        }
+        err
+    }
 }
 
 fn too_large(limit: usize) -> RestError {

@@ -1,20 +1,49 @@
 //! The OpenAPI 3.1 document of the REST groups, generated from the routes themselves: path
 //! parameters from the path template, query parameters (GET, DELETE) or the request body
 //! (other methods; multipart when the operation takes an `Upload`) from the stored
-//! operation's variables and their GraphQL types. `/docs` (Swagger UI) and `/redoc` render it.
+//! operation's variables and their GraphQL types, narrowed by the route's constraints
+//! ([`crate::constraint`], the same ones the engine enforces); success bodies from the
+//! stored operation's selection and the answer template ([`crate::response`]); error bodies
+//! from the group's style; security per route. `/docs` (Swagger UI) and `/redoc` render it.
 
 use std::collections::BTreeSet;
 
 use http::Method;
 use serde_json::{Map, Value, json};
 
-use crate::{Group, VarType};
+use crate::{Group, Route, VarType, response::SchemaIndex};
+
+/// The `operationId` of the route `method path` (`get_cameras_camera_id`).
+pub fn operation_id(method: &Method, path: &str) -> String {
+    format!(
+        "{}_{}",
+        method.as_str().to_lowercase(),
+        path.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            .trim_matches('_')
+            .replace("__", "_")
+    )
+}
+
+fn constrained(mut schema: Value, route: &Route, name: &str) -> Value {
+    for (n, c) in &route.constraints {
+        if *n != name {
+            continue;
+        }
+        let target = if schema["type"] == "array" { &mut schema["items"] } else { &mut schema };
+        if let (Value::Object(t), Value::Object(c)) = (target, c) {
+            for (k, v) in c {
+                t.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    schema
+}
 
 fn schema_of(ty: &VarType) -> Value {
     match ty {
         VarType::List { item, .. } => json!({"type": "array", "items": schema_of(item)}),
         VarType::Named { name, .. } => match name.as_str() {
-            "Int" => json!({"type": "integer"}),
+            "Int" => json!({"type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX}),
             "Float" => json!({"type": "number"}),
             "Boolean" => json!({"type": "boolean"}),
             "String" | "ID" => json!({"type": "string"}),
@@ -33,8 +62,10 @@ fn path_params(path: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Builds the OpenAPI 3.1 document of `groups`.
-pub fn document(groups: &[Group], title: &str, version: &str) -> Value {
+/// Builds the OpenAPI 3.1 document of `groups` over the GraphQL schema `sdl` (the printed
+/// schema the stored operations run against).
+pub fn document(groups: &[Group], sdl: &str, title: &str, version: &str) -> Value {
+    let index = SchemaIndex::new(sdl).unwrap_or_default();
     let mut paths = Map::new();
     for group in groups {
         for route in &group.routes {
@@ -45,7 +76,7 @@ pub fn document(groups: &[Group], title: &str, version: &str) -> Value {
             let mut multipart = false;
             let query_style = route.method == Method::GET || route.method == Method::DELETE;
             for var in &route.operation.variables {
-                let schema = schema_of(&var.ty);
+                let schema = constrained(schema_of(&var.ty), route, &var.name);
                 let needed = var.ty.is_non_null() && !var.has_default;
                 if in_path.contains(&var.name) {
                     parameters.push(json!({
@@ -78,15 +109,7 @@ pub fn document(groups: &[Group], title: &str, version: &str) -> Value {
             );
             op.insert(
                 "operationId".into(),
-                json!(format!(
-                    "{}_{}_{}",
-                    route.operation.name,
-                    route.method.as_str().to_lowercase(),
-                    route
-                        .path
-                        .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-                        .trim_matches('_')
-                )),
+                json!(operation_id(&route.method, route.path)),
             );
             op.insert(
                 "description".into(),
@@ -113,13 +136,44 @@ pub fn document(groups: &[Group], title: &str, version: &str) -> Value {
                     json!({"required": !required.is_empty(), "content": content}),
                 );
             }
+            let mut responses = Map::new();
+            let mut success = Map::new();
+            if route.status == http::StatusCode::NO_CONTENT {
+                success.insert("description".into(), json!("No Content"));
+            } else {
+                let data = index.data_schema(&route.operation);
+                let body = match &route.template {
+                    Some(t) => crate::response::shape_schema(t, &data),
+                    None => data,
+                };
+                success.insert("description".into(), json!(route.summary.unwrap_or("Success")));
+                success.insert("content".into(), json!({"application/json": {"schema": body}}));
+            }
+            if !route.links.is_empty() {
+                let links: Map<String, Value> = route
+                    .links
+                    .iter()
+                    .map(|(name, target, params)| ((*name).to_owned(), json!({"operationId": target, "parameters": params})))
+                    .collect();
+                success.insert("links".into(), Value::Object(links));
+            }
+            responses.insert(route.status.as_u16().to_string(), Value::Object(success));
+            for (status, schema) in group.style.error_schemas() {
+                if route.public && matches!(status.as_u16(), 401 | 403) && route.path != "/token/refresh" {
+                    continue;
+                }
+                responses.insert(
+                    status.as_u16().to_string(),
+                    json!({
+                        "description": format!("{} in the `{}` group's style", status.canonical_reason().unwrap_or("Error"), group.name),
+                        "content": {"application/json": {"schema": schema}}
+                    }),
+                );
+            }
+            op.insert("responses".into(), Value::Object(responses));
             op.insert(
-                "responses".into(),
-                json!({
-                    route.status.as_u16().to_string(): {"description": "Successful Response", "content": {"application/json": {"schema": {}}}},
-                    "422": {"description": "Validation Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}},
-                    "default": {"description": format!("Error in the `{}` group's documented style", group.name)}
-                }),
+                "security".into(),
+                if route.public { json!([]) } else { json!([{"ApiKeyAuth": []}, {"BearerAuth": []}]) },
             );
             let entry = paths
                 .entry(route.path.to_owned())
@@ -157,8 +211,7 @@ pub fn document(groups: &[Group], title: &str, version: &str) -> Value {
                     "properties": {"detail": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}}}
                 }
             }
-        },
-        "security": [{"ApiKeyAuth": []}, {"BearerAuth": []}]
+        }
     })
 }
 
@@ -169,7 +222,7 @@ mod tests {
     #[test]
     fn every_route_is_documented_with_its_parameters() {
         let groups = crate::groups();
-        let doc = document(&groups, "VisionFlow", "0.1.0");
+        let doc = document(&groups, "type Query { x: Int } type Mutation { y: Int }", "VisionFlow", "0.1.0");
         for g in &groups {
             for r in &g.routes {
                 let op = &doc["paths"][r.path][r.method.as_str().to_lowercase()];

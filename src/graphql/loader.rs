@@ -1,6 +1,6 @@
 //! The one DataLoader of a GraphQL response ([`AppLoader`]) and the helper resolvers use to
 //! load through it. Each domain implements `Loader<Key>` for its own keys next to its types
-//! (`graphql/alpr.rs`, `graphql/parking.rs`, `graphql/cameras/`), so a list of N parents
+//! (`graphql/alpr/`, `graphql/parking.rs`, `graphql/cameras/`), so a list of N parents
 //! costs one query per level, never one per row.
 
 use std::sync::Arc;

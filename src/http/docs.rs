@@ -15,6 +15,7 @@ pub fn document() -> &'static Value {
     static DOC: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
         rest_compat::openapi::document(
             &rest_compat::groups(),
+            &crate::graphql::sdl(),
             "VisionFlow REST compatibility API",
             env!("CARGO_PKG_VERSION"),
         )

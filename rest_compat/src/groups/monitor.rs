@@ -21,13 +21,14 @@ pub fn group() -> Group {
                 "/register",
                 stored!("monitor/register.graphql"),
             )
+            .public()
             .status(StatusCode::CREATED)
             .shape(json!({
                 "message": "User registered successfully",
                 "account_uuid": "$register.account_uuid",
                 "status": "success"
             })),
-            Route::new(Method::POST, "/login", stored!("monitor/login.graphql")).shape(json!({
+            Route::new(Method::POST, "/login", stored!("monitor/login.graphql")).public().shape(json!({
                 "message": "Login successful",
                 "account_uuid": "$login.account.account_uuid",
                 "access_token": "$login.access_token",
@@ -40,6 +41,7 @@ pub fn group() -> Group {
                 "/token/refresh",
                 stored!("monitor/token_refresh.graphql"),
             )
+            .public()
             .shape(json!("$refreshToken")),
             Route::new(Method::GET, "/cameras", stored!("monitor/cameras.graphql"))
                 .summary("List cameras")

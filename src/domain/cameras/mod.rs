@@ -92,6 +92,7 @@ pub struct CameraService {
     installed: Arc<dyn Fn() -> Vec<String> + Send + Sync>,
     store: ArtifactStore,
     bus: Arc<dyn EventBus>,
+    allowed_hosts: Vec<String>,
 }
 
 /// 404 `CAMERA_NOT_FOUND` in the document's words.
@@ -119,7 +120,15 @@ impl CameraService {
             installed,
             store,
             bus,
+            allowed_hosts: Vec::new(),
         }
+    }
+
+    /// Limits stream URLs to these hosts (`cameras.allowed_hosts`; empty = any).
+    #[must_use]
+    pub fn with_allowed_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.allowed_hosts = hosts;
+        self
     }
 
     /// The live workers.
@@ -274,7 +283,7 @@ impl CameraService {
             }
         };
         let url = match &input.stream_url {
-            Some(u) => validate::stream_url(&mut errs, "stream_url", u),
+            Some(u) => validate::stream_url(&mut errs, "stream_url", u, &self.allowed_hosts),
             None => {
                 errs.add("stream_url", "is required");
                 String::new()
@@ -348,7 +357,7 @@ impl CameraService {
         }
         let mut restarted = false;
         if let Some(u) = &ch.stream_url {
-            let u = validate::stream_url(&mut errs, "stream_url", u);
+            let u = validate::stream_url(&mut errs, "stream_url", u, &self.allowed_hosts);
             if u != cam.stream_url {
                 restarted = true;
                 row.stream_url = Set(u);

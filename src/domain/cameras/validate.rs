@@ -66,8 +66,10 @@ pub fn optional_text(
     Some(v.to_owned())
 }
 
-/// An `rtsp://` or `rtsps://` URL with a host; credentials in the URL are allowed.
-pub fn stream_url(errs: &mut Errors, field: &str, value: &str) -> String {
+/// An `rtsp://` or `rtsps://` URL with a host; credentials in the URL are allowed. When
+/// `allowed` is not empty the host must be one of it (`cameras.allowed_hosts`: camera
+/// workers connect to what users type, so an operator can fence them in).
+pub fn stream_url(errs: &mut Errors, field: &str, value: &str, allowed: &[String]) -> String {
     let v = value.trim();
     if v.is_empty() {
         errs.add(field, "must not be blank");
@@ -82,6 +84,11 @@ pub fn stream_url(errs: &mut Errors, field: &str, value: &str) -> String {
             errs.add(field, "must be an rtsp:// or rtsps:// URL");
         }
         Ok(u) if u.host_str().is_none_or(str::is_empty) => errs.add(field, "must name a host"),
+        Ok(u) if !allowed.is_empty()
+            && !allowed.iter().any(|a| u.host_str().is_some_and(|h| h.eq_ignore_ascii_case(a.trim_matches(['[', ']'])) || h.eq_ignore_ascii_case(a))) =>
+        {
+            errs.add(field, format!("host must be one of {} (cameras.allowed_hosts)", allowed.join(", ")));
+        }
         Ok(_) => {}
         Err(e) => errs.add(field, format!("is not a valid URL ({e})")),
     }
@@ -243,9 +250,13 @@ mod tests {
     #[test]
     fn urls_must_be_rtsp_and_passwords_are_masked() {
         let mut e = Errors::default();
-        stream_url(&mut e, "u", "rtsp://127.0.0.1:8554/cam");
-        stream_url(&mut e, "u", "rtsps://user:pw@cam.local/s");
+        stream_url(&mut e, "u", "rtsp://127.0.0.1:8554/cam", &[]);
+        stream_url(&mut e, "u", "rtsps://user:pw@cam.local/s", &[]);
+        stream_url(&mut e, "u", "rtsp://127.0.0.1:8554/cam", &["127.0.0.1".into()]);
         assert!(e.finish().is_ok());
+        let mut e = Errors::default();
+        stream_url(&mut e, "u", "rtsp://10.0.0.5/s", &["127.0.0.1".into()]);
+        assert!(e.finish().is_err(), "outside the allowed hosts");
         for bad in [
             "http://x/y",
             "",
@@ -254,7 +265,7 @@ mod tests {
             "file:///etc/passwd",
         ] {
             let mut e = Errors::default();
-            stream_url(&mut e, "u", bad);
+            stream_url(&mut e, "u", bad, &[]);
             assert!(e.finish().is_err(), "{bad}");
         }
         assert_eq!(
