@@ -216,8 +216,9 @@ fn from_json(json: &Json, ty: &VarType) -> Result<Value, String> {
             .map(|i| from_json(i, item))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::List),
-        // GraphQL input coercion: a single value stands for a one-item list.
-        (VarType::List { item, .. }, single) => Ok(Value::List(vec![from_json(single, item)?])),
+        // A JSON body says what it means: a list is an array (forms and query strings still
+        // send one value for a one-item list, see `from_text`).
+        (VarType::List { .. }, _) => Err("must be a list".to_owned()),
         (VarType::Named { name, .. }, json) => match (name.as_str(), json) {
             ("Int", Json::Number(n)) => n
                 .as_i64()

@@ -19,6 +19,9 @@ pub fn check(value: &Value, schema: &Value) -> Result<(), String> {
     if value.is_null() {
         return Ok(());
     }
+    if schema.get("type").and_then(Value::as_str) == Some("object") && !value.is_object() {
+        return Err("must be an object".to_owned());
+    }
     if let Value::Array(items) = value {
         for item in items {
             check(item, schema.get("items").unwrap_or(schema))?;

@@ -142,6 +142,18 @@ pub struct Group {
 }
 
 impl Group {
+    /// Constrains the input `name` of the routes at `paths` (any method) that have it.
+    #[must_use]
+    pub fn param_at(mut self, paths: &[&str], name: &'static str, schema: Value) -> Self {
+        for r in &mut self.routes {
+            if paths.contains(&r.path) && r.operation.variables.iter().any(|v| v.name == name) {
+                r.constraints.retain(|(n, _)| *n != name);
+                r.constraints.push((name, schema.clone()));
+            }
+        }
+        self
+    }
+
     /// Constrains the input `name` on every route of the group that has it and does not
     /// constrain it itself (`limit`, `offset`, `days` …).
     #[must_use]

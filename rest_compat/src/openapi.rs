@@ -29,7 +29,8 @@ fn constrained(mut schema: Value, route: &Route, name: &str) -> Value {
         if *n != name {
             continue;
         }
-        let target = if schema["type"] == "array" { &mut schema["items"] } else { &mut schema };
+        let is_array = schema["type"] == "array" || schema["type"].as_array().is_some_and(|t| t.contains(&json!("array")));
+        let target = if is_array { &mut schema["items"] } else { &mut schema };
         if let (Value::Object(t), Value::Object(c)) = (target, c) {
             for (k, v) in c {
                 t.insert(k.clone(), v.clone());
@@ -39,9 +40,35 @@ fn constrained(mut schema: Value, route: &Route, name: &str) -> Value {
     schema
 }
 
-fn schema_of(ty: &VarType) -> Value {
+/// `schema` with `null` removed from its properties' types (form bodies).
+fn without_null(schema: &Value) -> Value {
+    let mut s = schema.clone();
+    if let Some(Value::Object(props)) = s.get_mut("properties") {
+        for v in props.values_mut() {
+            if let Some(Value::Array(types)) = v.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types[0].clone();
+                    v["type"] = only;
+                }
+            }
+        }
+    }
+    s
+}
+
+fn schema_of(ty: &VarType, index: &SchemaIndex) -> Value {
+    let schema = base_schema(ty, index);
+    if ty.is_non_null() || schema.as_object().is_some_and(serde_json::Map::is_empty) {
+        schema
+    } else {
+        crate::response::nullable(schema)
+    }
+}
+
+fn base_schema(ty: &VarType, index: &SchemaIndex) -> Value {
     match ty {
-        VarType::List { item, .. } => json!({"type": "array", "items": schema_of(item)}),
+        VarType::List { item, .. } => json!({"type": "array", "items": schema_of(item, index)}),
         VarType::Named { name, .. } => match name.as_str() {
             "Int" => json!({"type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX}),
             "Float" => json!({"type": "number"}),
@@ -50,7 +77,10 @@ fn schema_of(ty: &VarType) -> Value {
             "Upload" => json!({"type": "string", "format": "binary"}),
             "DateTime" => json!({"type": "string", "format": "date-time"}),
             "UUID" => json!({"type": "string", "format": "uuid"}),
-            other => json!({"type": "object", "description": format!("GraphQL input {other}")}),
+            "JSON" => json!({}),
+            other => index
+                .input_schema(other)
+                .unwrap_or_else(|| json!({"type": "object", "description": format!("GraphQL input {other}")})),
         },
     }
 }
@@ -74,9 +104,11 @@ pub fn document(groups: &[Group], sdl: &str, title: &str, version: &str) -> Valu
             let mut props = Map::new();
             let mut required = Vec::new();
             let mut multipart = false;
+            let mut scalar_body = true;
             let query_style = route.method == Method::GET || route.method == Method::DELETE;
             for var in &route.operation.variables {
-                let schema = constrained(schema_of(&var.ty), route, &var.name);
+                let schema = constrained(schema_of(&var.ty, &index), route, &var.name);
+                scalar_body &= matches!(var.ty, VarType::Named { ref name, .. } if matches!(name.as_str(), "Int" | "Float" | "Boolean" | "String" | "ID" | "Upload" | "DateTime" | "UUID"));
                 let needed = var.ty.is_non_null() && !var.has_default;
                 if in_path.contains(&var.name) {
                     parameters.push(json!({
@@ -123,13 +155,18 @@ pub fn document(groups: &[Group], sdl: &str, title: &str, version: &str) -> Valu
             }
             if !props.is_empty() {
                 let schema = json!({"type": "object", "properties": props, "required": required});
+                // Forms carry only scalars (and repeated keys); bodies with objects, lists
+                // or JSON values are JSON only.
                 let content = if multipart {
                     json!({"multipart/form-data": {"schema": schema}})
-                } else {
+                } else if scalar_body {
+                    // A form has no null: its fields are present or absent.
                     json!({
                         "application/json": {"schema": schema},
-                        "application/x-www-form-urlencoded": {"schema": schema}
+                        "application/x-www-form-urlencoded": {"schema": without_null(&schema)}
                     })
+                } else {
+                    json!({"application/json": {"schema": schema}})
                 };
                 op.insert(
                     "requestBody".into(),
@@ -159,7 +196,7 @@ pub fn document(groups: &[Group], sdl: &str, title: &str, version: &str) -> Valu
             }
             responses.insert(route.status.as_u16().to_string(), Value::Object(success));
             for (status, schema) in group.style.error_schemas() {
-                if route.public && matches!(status.as_u16(), 401 | 403) && route.path != "/token/refresh" {
+                if route.public && status.as_u16() == 403 {
                     continue;
                 }
                 responses.insert(

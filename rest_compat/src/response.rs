@@ -25,6 +25,7 @@ use crate::StoredOperation;
 #[derive(Debug, Default)]
 pub struct SchemaIndex {
     fields: HashMap<String, HashMap<String, Type>>,
+    inputs: HashMap<String, Vec<(String, Type)>>,
     enums: HashMap<String, Vec<String>>,
     query: String,
     mutation: String,
@@ -52,6 +53,12 @@ impl SchemaIndex {
                         }
                         TypeKind::Interface(i) => {
                             idx.fields.insert(
+                                name,
+                                i.fields.into_iter().map(|f| (f.node.name.node.to_string(), f.node.ty.node)).collect(),
+                            );
+                        }
+                        TypeKind::InputObject(i) => {
+                            idx.inputs.insert(
                                 name,
                                 i.fields.into_iter().map(|f| (f.node.name.node.to_string(), f.node.ty.node)).collect(),
                             );
@@ -138,6 +145,34 @@ impl SchemaIndex {
         json!({"type": "object", "properties": props, "required": required, "additionalProperties": false})
     }
 
+    /// The JSON Schema of a GraphQL input object as the REST documents write it: fields in
+    /// snake_case (the engine maps them back, [`crate::coerce`]), non-null ones required, no
+    /// others. `None` for a type that is not an input object.
+    pub fn input_schema(&self, name: &str) -> Option<Value> {
+        let fields = self.inputs.get(name)?;
+        let mut props = Map::new();
+        let mut required = Vec::new();
+        for (f, ty) in fields {
+            let key = snake_case(f);
+            if !ty.nullable {
+                required.push(Value::String(key.clone()));
+            }
+            props.insert(key, self.input_type(ty));
+        }
+        Some(json!({"type": "object", "properties": props, "required": required, "additionalProperties": false}))
+    }
+
+    fn input_type(&self, ty: &Type) -> Value {
+        let inner = match &ty.base {
+            BaseType::Named(n) => match self.input_schema(n.as_str()) {
+                Some(s) => s,
+                None => self.named(n.as_str(), None),
+            },
+            BaseType::List(item) => json!({"type": "array", "items": self.input_type(item)}),
+        };
+        if ty.nullable { nullable(inner) } else { inner }
+    }
+
     /// The JSON Schema of a stored operation's `data`.
     pub fn data_schema(&self, op: &StoredOperation) -> Value {
         let Ok(doc) = parse_query(op.source) else { return json!({}) };
@@ -154,6 +189,20 @@ impl SchemaIndex {
         };
         self.object(root, &op_def.selection_set.node)
     }
+}
+
+/// `alertDuration` → `alert_duration`.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `schema` or `null`.
@@ -231,8 +280,9 @@ pub fn shape_schema(template: &Value, data: &Value) -> Value {
         Value::Bool(_) | Value::Number(_) => json!({"const": template}),
         Value::Array(items) => json!({
             "type": "array",
-            "prefixItems": items.iter().map(|t| shape_schema(t, data)).collect::<Vec<_>>(),
-            "items": false
+            "items": {"anyOf": items.iter().map(|t| shape_schema(t, data)).collect::<Vec<_>>()},
+            "minItems": items.len(),
+            "maxItems": items.len()
         }),
         Value::Object(map) if map.contains_key("$each") => {
             let list = map.get("$each").map_or(json!({}), |p| shape_schema(p, data));

@@ -13,12 +13,25 @@ use serde_json::Value;
 /// The OpenAPI document, built once from the routes (it never changes while running).
 pub fn document() -> &'static Value {
     static DOC: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
-        rest_compat::openapi::document(
+        let mut doc = rest_compat::openapi::document(
             &rest_compat::groups(),
             &crate::graphql::sdl(),
             "VisionFlow REST compatibility API",
             env!("CARGO_PKG_VERSION"),
-        )
+        );
+        if let (Some(paths), Value::Object(media)) =
+            (doc["paths"].as_object_mut(), crate::media::openapi_paths())
+        {
+            paths.extend(media);
+            if let Some(Value::Object(register)) = paths.get_mut("/register") {
+                register.insert(
+                    "get".into(),
+                    serde_json::json!({"tags": ["monitor"], "summary": "Sign-up page", "operationId": "get_register",
+                        "security": [], "responses": {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}}),
+                );
+            }
+        }
+        doc
     });
     &DOC
 }

@@ -95,6 +95,25 @@ fn session_template(root: &str) -> Value {
 
 /// The alpr group's routes.
 pub fn group() -> Group {
+    routes()
+        .param("limit", json!({"minimum": 0, "maximum": 1000}))
+        .param("offset", json!({"minimum": 0}))
+        .param("days", json!({"minimum": 1, "maximum": 366}))
+        .param_at(&["/api/detect/lines", "/api/detect/line/{line_id}/{name}"], "limit", json!({"minimum": 1, "maximum": 100}))
+        .param("plate_text", json!({"pattern": PLATE_TEXT}))
+        .param("status_type", json!({"pattern": "^\\s*([Ww][Hh][Ii][Tt][Ee]|[Bb][Ll][Aa][Cc][Kk])[Ll][Ii][Ss][Tt]\\s*$"}))
+        .param("plate_status", json!({"pattern": "^\\s*([Ww][Hh][Ii][Tt][Ee]|[Bb][Ll][Aa][Cc][Kk])[Ll][Ii][Ss][Tt]\\s*$|^\\s*[Uu][Nn][Cc][Ll][Aa][Ss][Ss][Ii][Ff][Ii][Ee][Dd]\\s*$"}))
+        .param("type", json!({"pattern": "^\\s*([Ee][Nn][Tt][Rr][Yy]|[Ee][Xx][Ii][Tt])\\s*$"}))
+        .param("name", json!({"minLength": 1, "maxLength": 200, "x-trim": true}))
+        .param("vehicle_class", json!({"minLength": 1, "maxLength": 64, "x-trim": true}))
+        .param("plate_type", json!({"minLength": 1, "maxLength": 32, "x-trim": true}))
+        .param("vehicle_confidence_score", json!({"minimum": 0, "maximum": 1}))
+}
+
+/// Plate text: 1–16 ASCII letters or digits once everything else is dropped.
+const PLATE_TEXT: &str = "^[^A-Za-z0-9]*([A-Za-z0-9][^A-Za-z0-9]*){1,16}$";
+
+fn routes() -> Group {
     let detect = || stored!("alpr/detect_image.graphql");
     let latest = || stored!("alpr/latest_detection.graphql");
     let regions = || stored!("alpr/plate_regions.graphql");

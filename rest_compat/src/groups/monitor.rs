@@ -12,6 +12,26 @@ use crate::{Group, MonitorStyle, Route, stored};
 
 /// The monitor group's routes.
 pub fn group() -> Group {
+    let name = json!({"minLength": 1, "maxLength": 100, "x-trim": true});
+    routes()
+        .param("page", json!({"minimum": 1}))
+        .param("limit", json!({"minimum": 1, "maximum": 1000}))
+        .param("status", json!({"enum": ["unread", "read", "all", ""]}))
+        .param("username", json!({"minLength": 1, "x-trim": true}))
+        .param("password", json!({"minLength": 1}))
+        .param("email", json!({"minLength": 1, "x-trim": true}))
+        .param_at(&["/cameras", "/cameras/{camera_id}"], "name", name.clone())
+        .param("stream_url", json!({"pattern": "^\\s*[Rr][Tt][Ss][Pp][Ss]?://[\\s\\S]+$"}))
+        .param("location", json!({"maxLength": 200, "x-trim": true}))
+        .param("message", json!({"minLength": 1, "maxLength": 1000, "x-trim": true}))
+        .param("confidence", json!({"minimum": 0, "maximum": 1}))
+        .param("detection_type", json!({"maxLength": 50, "x-trim": true}))
+        .param("region_name", json!({"maxLength": 100, "x-trim": true}))
+        .param("image_path", json!({"maxLength": 500, "x-trim": true}))
+        .param("metadata", json!({"type": "object"}))
+}
+
+fn routes() -> Group {
     Group {
         name: "monitor",
         style: Arc::new(MonitorStyle),

@@ -13,6 +13,17 @@ use crate::{DrfStyle, Group, Route, stored};
 
 /// The parking group's routes.
 pub fn group() -> Group {
+    routes()
+        .param("limit", json!({"minimum": 0, "maximum": 1000}))
+        .param("offset", json!({"minimum": 0}))
+        .param_at(&["/api/parking-lots/", "/api/parking-lots/{id}/"], "site_id", json!({"minLength": 1, "maxLength": 100, "x-trim": true}))
+        .param_at(&["/api/parking-lots/", "/api/parking-lots/{id}/"], "name", json!({"minLength": 1, "maxLength": 200, "x-trim": true}))
+        .param("confidence_score", json!({"minimum": 0, "maximum": 1}))
+        .param("start_date", json!({"format": "date-time"}))
+        .param("end_date", json!({"format": "date-time"}))
+}
+
+fn routes() -> Group {
     let each = |list: &str| json!({"$each": format!("${list}.edges"), "$as": "$node"});
     Group {
         name: "parking",
