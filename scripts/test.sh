@@ -51,6 +51,16 @@ drop_test_schemas() {
 }
 drop_test_schemas
 
+# The contract tests: schemathesis fuzzes every REST group and /graphql against the served
+# documents; openapi-spec-validator and openapi-python-client check the OpenAPI document.
+if [ ! -x data/venv/bin/schemathesis ] || [ ! -x data/venv/bin/openapi-python-client ]; then
+  echo "== installing schemathesis, openapi-spec-validator, openapi-python-client (PyPI)"
+  mkdir -p data
+  python3 -m venv data/venv
+  data/venv/bin/pip install -q schemathesis==4.32.5 openapi-spec-validator==0.9.0 openapi-python-client==0.29.1
+fi
+export VF_SCHEMATHESIS="$PWD/data/venv/bin/schemathesis" VF_REQUIRE_SCHEMATHESIS=1
+
 echo "== build"
 cargo build --locked --workspace --all-targets
 

@@ -41,7 +41,10 @@ pub fn check(value: &Value, schema: &Value) -> Result<(), String> {
         }
     }
     if let Some(s) = value.as_str() {
-        let trim = schema.get("x-trim").and_then(Value::as_bool).unwrap_or(false);
+        let trim = schema
+            .get("x-trim")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let t = if trim { s.trim() } else { s };
         let len = t.chars().count() as u64;
         if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
@@ -78,7 +81,11 @@ pub fn check(value: &Value, schema: &Value) -> Result<(), String> {
 }
 
 fn fmt(v: f64) -> String {
-    if v.fract() == 0.0 { format!("{}", v as i64) } else { v.to_string() }
+    if v.fract() == 0.0 {
+        format!("{}", v as i64)
+    } else {
+        v.to_string()
+    }
 }
 
 /// RFC 3339 (`2025-07-03T00:00:00Z`, `…+08:00`, with or without fraction).
@@ -110,7 +117,10 @@ mod tests {
         let at = json!({"format": "date-time"});
         assert!(check(&json!("2025-07-03T00:00:00Z"), &at).is_ok());
         assert!(check(&json!("yesterday"), &at).is_err());
-        assert!(check(&Value::Null, &days).is_ok(), "absent values are not constrained");
+        assert!(
+            check(&Value::Null, &days).is_ok(),
+            "absent values are not constrained"
+        );
         assert!(check(&json!([1, 2]), &json!({"items": {"minimum": 1}})).is_ok());
         assert!(check(&json!([1, 0]), &json!({"items": {"minimum": 1}})).is_err());
     }

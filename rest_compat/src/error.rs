@@ -186,7 +186,9 @@ pub trait ErrorStyle: Send + Sync + 'static {
         let mut by_status: BTreeMap<u16, Value> = BTreeMap::new();
         for code in ErrorCode::ALL {
             let (status, body) = self.render(&RestError::new(code, "x"));
-            by_status.entry(status.as_u16()).or_insert_with(|| describe(&body));
+            by_status
+                .entry(status.as_u16())
+                .or_insert_with(|| describe(&body));
         }
         by_status
             .into_iter()
@@ -199,7 +201,8 @@ pub trait ErrorStyle: Send + Sync + 'static {
 fn describe(body: &Value) -> Value {
     match body {
         Value::Object(map) => {
-            let props: serde_json::Map<String, Value> = map.iter().map(|(k, v)| (k.clone(), describe(v))).collect();
+            let props: serde_json::Map<String, Value> =
+                map.iter().map(|(k, v)| (k.clone(), describe(v))).collect();
             serde_json::json!({"type": "object", "properties": props, "required": map.keys().collect::<Vec<_>>()})
         }
         Value::String(_) => serde_json::json!({"type": "string"}),
@@ -302,7 +305,10 @@ impl ErrorStyle for DrfStyle {
             .filter_map(|s| StatusCode::from_u16(*s).ok())
             .map(|s| (s, detail.clone()))
             .collect();
-        out.push((StatusCode::BAD_REQUEST, serde_json::json!({"anyOf": [detail, fields]})));
+        out.push((
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"anyOf": [detail, fields]}),
+        ));
         out.sort_by_key(|(s, _)| s.as_u16());
         out
     }

@@ -104,7 +104,8 @@ impl Route {
     /// parameter `param` to `expr` (`$response.body#/data/id`).
     #[must_use]
     pub fn link(mut self, name: &'static str, target: (&Method, &str), params: Value) -> Self {
-        self.links.push((name, openapi::operation_id(target.0, target.1), params));
+        self.links
+            .push((name, openapi::operation_id(target.0, target.1), params));
         self
     }
 
@@ -142,6 +143,26 @@ pub struct Group {
 }
 
 impl Group {
+    /// Links the success answer of `from` to the operation `to` (OpenAPI links, for
+    /// stateful testing and generated clients), binding `to`'s parameters to runtime
+    /// expressions (`{"camera_id": "$response.body#/data/id"}`).
+    #[must_use]
+    pub fn link(
+        mut self,
+        from: (Method, &str),
+        name: &'static str,
+        to: (Method, &str),
+        params: Value,
+    ) -> Self {
+        for r in &mut self.routes {
+            if r.method == from.0 && r.path == from.1 {
+                r.links
+                    .push((name, openapi::operation_id(&to.0, to.1), params.clone()));
+            }
+        }
+        self
+    }
+
     /// Constrains the input `name` of the routes at `paths` (any method) that have it.
     #[must_use]
     pub fn param_at(mut self, paths: &[&str], name: &'static str, schema: Value) -> Self {

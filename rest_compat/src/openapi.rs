@@ -13,14 +13,25 @@ use serde_json::{Map, Value, json};
 
 use crate::{Group, Route, VarType, response::SchemaIndex};
 
-/// The `operationId` of the route `method path` (`get_cameras_camera_id`).
+/// The `operationId` of the route `method path`: path segments joined by `__` (so
+/// `/detect/image` and `/detect_image`, or `/api/locations/` and `/api/locations`, stay
+/// distinct), `-` as `_`, parameters by name: `get__cameras__camera_id`.
 pub fn operation_id(method: &Method, path: &str) -> String {
+    let body: String = path
+        .chars()
+        .filter(|c| !matches!(c, '{' | '}' | '*'))
+        .map(|c| {
+            if c == '-' || !(c.is_ascii_alphanumeric() || c == '_' || c == '/') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
     format!(
-        "{}_{}",
+        "{}{}",
         method.as_str().to_lowercase(),
-        path.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-            .trim_matches('_')
-            .replace("__", "_")
+        body.replace('/', "__")
     )
 }
 
@@ -29,8 +40,15 @@ fn constrained(mut schema: Value, route: &Route, name: &str) -> Value {
         if *n != name {
             continue;
         }
-        let is_array = schema["type"] == "array" || schema["type"].as_array().is_some_and(|t| t.contains(&json!("array")));
-        let target = if is_array { &mut schema["items"] } else { &mut schema };
+        let is_array = schema["type"] == "array"
+            || schema["type"]
+                .as_array()
+                .is_some_and(|t| t.contains(&json!("array")));
+        let target = if is_array {
+            &mut schema["items"]
+        } else {
+            &mut schema
+        };
         if let (Value::Object(t), Value::Object(c)) = (target, c) {
             for (k, v) in c {
                 t.insert(k.clone(), v.clone());
@@ -70,7 +88,9 @@ fn base_schema(ty: &VarType, index: &SchemaIndex) -> Value {
     match ty {
         VarType::List { item, .. } => json!({"type": "array", "items": schema_of(item, index)}),
         VarType::Named { name, .. } => match name.as_str() {
-            "Int" => json!({"type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX}),
+            "Int" => {
+                json!({"type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX})
+            }
             "Float" => json!({"type": "number"}),
             "Boolean" => json!({"type": "boolean"}),
             "String" | "ID" => json!({"type": "string"}),
@@ -78,9 +98,9 @@ fn base_schema(ty: &VarType, index: &SchemaIndex) -> Value {
             "DateTime" => json!({"type": "string", "format": "date-time"}),
             "UUID" => json!({"type": "string", "format": "uuid"}),
             "JSON" => json!({}),
-            other => index
-                .input_schema(other)
-                .unwrap_or_else(|| json!({"type": "object", "description": format!("GraphQL input {other}")})),
+            other => index.input_schema(other).unwrap_or_else(
+                || json!({"type": "object", "description": format!("GraphQL input {other}")}),
+            ),
         },
     }
 }
@@ -183,14 +203,25 @@ pub fn document(groups: &[Group], sdl: &str, title: &str, version: &str) -> Valu
                     Some(t) => crate::response::shape_schema(t, &data),
                     None => data,
                 };
-                success.insert("description".into(), json!(route.summary.unwrap_or("Success")));
-                success.insert("content".into(), json!({"application/json": {"schema": body}}));
+                success.insert(
+                    "description".into(),
+                    json!(route.summary.unwrap_or("Success")),
+                );
+                success.insert(
+                    "content".into(),
+                    json!({"application/json": {"schema": body}}),
+                );
             }
             if !route.links.is_empty() {
                 let links: Map<String, Value> = route
                     .links
                     .iter()
-                    .map(|(name, target, params)| ((*name).to_owned(), json!({"operationId": target, "parameters": params})))
+                    .map(|(name, target, params)| {
+                        (
+                            (*name).to_owned(),
+                            json!({"operationId": target, "parameters": params}),
+                        )
+                    })
                     .collect();
                 success.insert("links".into(), Value::Object(links));
             }
@@ -210,7 +241,11 @@ pub fn document(groups: &[Group], sdl: &str, title: &str, version: &str) -> Valu
             op.insert("responses".into(), Value::Object(responses));
             op.insert(
                 "security".into(),
-                if route.public { json!([]) } else { json!([{"ApiKeyAuth": []}, {"BearerAuth": []}]) },
+                if route.public {
+                    json!([])
+                } else {
+                    json!([{"ApiKeyAuth": []}, {"BearerAuth": []}])
+                },
             );
             let entry = paths
                 .entry(route.path.to_owned())
@@ -259,7 +294,12 @@ mod tests {
     #[test]
     fn every_route_is_documented_with_its_parameters() {
         let groups = crate::groups();
-        let doc = document(&groups, "type Query { x: Int } type Mutation { y: Int }", "VisionFlow", "0.1.0");
+        let doc = document(
+            &groups,
+            "type Query { x: Int } type Mutation { y: Int }",
+            "VisionFlow",
+            "0.1.0",
+        );
         for g in &groups {
             for r in &g.routes {
                 let op = &doc["paths"][r.path][r.method.as_str().to_lowercase()];

@@ -38,7 +38,11 @@ impl SchemaIndex {
     /// The SDL does not parse.
     pub fn new(sdl: &str) -> Result<Self, async_graphql::parser::Error> {
         let doc = parse_schema(sdl)?;
-        let mut idx = Self { query: "Query".into(), mutation: "Mutation".into(), ..Self::default() };
+        let mut idx = Self {
+            query: "Query".into(),
+            mutation: "Mutation".into(),
+            ..Self::default()
+        };
         for def in doc.definitions {
             match def {
                 TypeSystemDefinition::Type(t) => {
@@ -48,23 +52,38 @@ impl SchemaIndex {
                         TypeKind::Object(o) => {
                             idx.fields.insert(
                                 name,
-                                o.fields.into_iter().map(|f| (f.node.name.node.to_string(), f.node.ty.node)).collect(),
+                                o.fields
+                                    .into_iter()
+                                    .map(|f| (f.node.name.node.to_string(), f.node.ty.node))
+                                    .collect(),
                             );
                         }
                         TypeKind::Interface(i) => {
                             idx.fields.insert(
                                 name,
-                                i.fields.into_iter().map(|f| (f.node.name.node.to_string(), f.node.ty.node)).collect(),
+                                i.fields
+                                    .into_iter()
+                                    .map(|f| (f.node.name.node.to_string(), f.node.ty.node))
+                                    .collect(),
                             );
                         }
                         TypeKind::InputObject(i) => {
                             idx.inputs.insert(
                                 name,
-                                i.fields.into_iter().map(|f| (f.node.name.node.to_string(), f.node.ty.node)).collect(),
+                                i.fields
+                                    .into_iter()
+                                    .map(|f| (f.node.name.node.to_string(), f.node.ty.node))
+                                    .collect(),
                             );
                         }
                         TypeKind::Enum(e) => {
-                            idx.enums.insert(name, e.values.into_iter().map(|v| v.node.value.node.to_string()).collect());
+                            idx.enums.insert(
+                                name,
+                                e.values
+                                    .into_iter()
+                                    .map(|v| v.node.value.node.to_string())
+                                    .collect(),
+                            );
                         }
                         _ => {}
                     }
@@ -108,7 +127,9 @@ impl SchemaIndex {
     fn of_type(&self, ty: &Type, selection: Option<&SelectionSet>) -> Value {
         let inner = match &ty.base {
             BaseType::Named(n) => self.named(n.as_str(), selection),
-            BaseType::List(item) => json!({"type": "array", "items": self.of_type(item, selection)}),
+            BaseType::List(item) => {
+                json!({"type": "array", "items": self.of_type(item, selection)})
+            }
         };
         if ty.nullable { nullable(inner) } else { inner }
     }
@@ -121,13 +142,18 @@ impl SchemaIndex {
                 Selection::Field(f) => {
                     let f = &f.node;
                     let name = f.name.node.as_str();
-                    let key = f.alias.as_ref().map_or(name, |a| a.node.as_str()).to_owned();
+                    let key = f
+                        .alias
+                        .as_ref()
+                        .map_or(name, |a| a.node.as_str())
+                        .to_owned();
                     let schema = if name == "__typename" {
                         json!({"type": "string"})
                     } else {
                         match fields.and_then(|fs| fs.get(name)) {
                             Some(ty) => {
-                                let sub = (!f.selection_set.node.items.is_empty()).then_some(&f.selection_set.node);
+                                let sub = (!f.selection_set.node.items.is_empty())
+                                    .then_some(&f.selection_set.node);
                                 self.of_type(ty, sub)
                             }
                             None => json!({}),
@@ -159,7 +185,9 @@ impl SchemaIndex {
             }
             props.insert(key, self.input_type(ty));
         }
-        Some(json!({"type": "object", "properties": props, "required": required, "additionalProperties": false}))
+        Some(
+            json!({"type": "object", "properties": props, "required": required, "additionalProperties": false}),
+        )
     }
 
     fn input_type(&self, ty: &Type) -> Value {
@@ -175,7 +203,9 @@ impl SchemaIndex {
 
     /// The JSON Schema of a stored operation's `data`.
     pub fn data_schema(&self, op: &StoredOperation) -> Value {
-        let Ok(doc) = parse_query(op.source) else { return json!({}) };
+        let Ok(doc) = parse_query(op.source) else {
+            return json!({});
+        };
         let op_def = match doc.operations {
             DocumentOperations::Single(o) => o.node,
             DocumentOperations::Multiple(m) => match m.into_values().next() {
@@ -225,7 +255,10 @@ pub fn nullable(schema: Value) -> Value {
 /// Strips a `null` alternative; answers whether there was one.
 fn non_null(schema: &Value) -> (Value, bool) {
     if let Some(Value::Array(alts)) = schema.get("anyOf") {
-        let rest: Vec<&Value> = alts.iter().filter(|a| a.get("type") != Some(&json!("null"))).collect();
+        let rest: Vec<&Value> = alts
+            .iter()
+            .filter(|a| a.get("type") != Some(&json!("null")))
+            .collect();
         if rest.len() == 1 && rest.len() < alts.len() {
             return (rest[0].clone(), true);
         }
@@ -285,14 +318,18 @@ pub fn shape_schema(template: &Value, data: &Value) -> Value {
             "maxItems": items.len()
         }),
         Value::Object(map) if map.contains_key("$each") => {
-            let list = map.get("$each").map_or(json!({}), |p| shape_schema(p, data));
+            let list = map
+                .get("$each")
+                .map_or(json!({}), |p| shape_schema(p, data));
             let (list, _) = non_null(&list);
             let item = list.get("items").cloned().unwrap_or(json!({}));
             let each = map.get("$as").cloned().unwrap_or(Value::String("$".into()));
             json!({"type": "array", "items": shape_schema(&each, &item)})
         }
         Value::Object(map) if map.contains_key("$entries") => {
-            let list = map.get("$entries").map_or(json!({}), |p| shape_schema(p, data));
+            let list = map
+                .get("$entries")
+                .map_or(json!({}), |p| shape_schema(p, data));
             let (list, _) = non_null(&list);
             let item = list.get("items").cloned().unwrap_or(json!({}));
             let value = map.get("$value").cloned().unwrap_or(Value::Null);
@@ -348,13 +385,20 @@ mod tests {
     fn data_schemas_follow_the_selection_and_aliases() {
         let idx = SchemaIndex::new(SDL).expect("sdl");
         let s = idx.data_schema(&op("query C { cameras { totalCount edges { node { id name loc: location kind created_at: createdAt } } } }"));
-        let node = &s["properties"]["cameras"]["properties"]["edges"]["items"]["properties"]["node"];
-        assert_eq!(node["properties"]["id"], json!({"type": "integer", "format": "int32"}));
+        let node =
+            &s["properties"]["cameras"]["properties"]["edges"]["items"]["properties"]["node"];
+        assert_eq!(
+            node["properties"]["id"],
+            json!({"type": "integer", "format": "int32"})
+        );
         assert_eq!(node["properties"]["loc"]["type"], json!(["string", "null"]));
         assert_eq!(node["properties"]["kind"]["enum"], json!(["RTSP", "ONVIF"]));
         assert_eq!(node["properties"]["created_at"]["format"], "date-time");
         assert_eq!(node["additionalProperties"], false);
-        assert_eq!(node["required"], json!(["id", "name", "loc", "kind", "created_at"]));
+        assert_eq!(
+            node["required"],
+            json!(["id", "name", "loc", "kind", "created_at"])
+        );
         let d = idx.data_schema(&op("mutation D($id: Int!) { deleteCamera(id: $id) }"));
         assert_eq!(d["properties"]["deleteCamera"]["type"], "integer");
     }
@@ -362,7 +406,9 @@ mod tests {
     #[test]
     fn templates_shape_schemas_like_they_shape_data() {
         let idx = SchemaIndex::new(SDL).expect("sdl");
-        let data = idx.data_schema(&op("query C { cameras { totalCount edges { node { id name location } } } }"));
+        let data = idx.data_schema(&op(
+            "query C { cameras { totalCount edges { node { id name location } } } }",
+        ));
         let t = json!({
             "status": "success",
             "data": {"$each": "$cameras.edges", "$as": "$node"},
@@ -372,16 +418,29 @@ mod tests {
             "maybe": {"$when": "$cameras.edges.0.node.location", "where": "$cameras.edges.0.node.location"}
         });
         let s = shape_schema(&t, &data);
-        assert_eq!(s["properties"]["status"], json!({"type": "string", "const": "success"}));
+        assert_eq!(
+            s["properties"]["status"],
+            json!({"type": "string", "const": "success"})
+        );
         assert_eq!(s["properties"]["data"]["type"], "array");
-        assert_eq!(s["properties"]["data"]["items"]["properties"]["id"]["type"], "integer");
+        assert_eq!(
+            s["properties"]["data"]["items"]["properties"]["id"]["type"],
+            "integer"
+        );
         assert_eq!(s["properties"]["total"]["type"], "integer");
-        assert_eq!(s["properties"]["first"]["type"], json!(["string", "null"]), "an index may be missing");
+        assert_eq!(
+            s["properties"]["first"]["type"],
+            json!(["string", "null"]),
+            "an index may be missing"
+        );
         assert_eq!(s["properties"]["label"], json!({"type": "string"}));
         assert_eq!(s["properties"]["maybe"]["type"], json!(["object", "null"]));
         assert_eq!(s["additionalProperties"], false);
         // The shaped answer of real data validates against the shaped schema's structure.
-        let answer = crate::shape::apply(&t, &json!({"cameras": {"totalCount": 1, "edges": [{"node": {"id": 1, "name": "a", "location": null}}]}}));
+        let answer = crate::shape::apply(
+            &t,
+            &json!({"cameras": {"totalCount": 1, "edges": [{"node": {"id": 1, "name": "a", "location": null}}]}}),
+        );
         assert_eq!(answer["maybe"], Value::Null);
         assert_eq!(answer["first"], "a");
     }

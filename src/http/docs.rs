@@ -26,7 +26,7 @@ pub fn document() -> &'static Value {
             if let Some(Value::Object(register)) = paths.get_mut("/register") {
                 register.insert(
                     "get".into(),
-                    serde_json::json!({"tags": ["monitor"], "summary": "Sign-up page", "operationId": "get_register",
+                    serde_json::json!({"tags": ["monitor"], "summary": "Sign-up page", "operationId": "get__register",
                         "security": [], "responses": {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}}),
                 );
             }

@@ -367,13 +367,21 @@ pub fn openapi_paths() -> serde_json::Value {
         .collect();
     let camera = serde_json::json!({"name": "camera_id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int32"}});
     let token = serde_json::json!({"name": "token", "in": "query", "required": false, "schema": {"type": "string"}, "description": "Access token (for <img> and pages); never an API key"});
-    let op = |summary: &str, media: &str, schema: serde_json::Value, extra: Vec<serde_json::Value>, params: Vec<serde_json::Value>| {
+    let op = |path: &str,
+              summary: &str,
+              media: &str,
+              schema: serde_json::Value,
+              extra: Vec<serde_json::Value>,
+              params: Vec<serde_json::Value>| {
         let mut responses = errors.clone();
-        responses.insert("200".into(), serde_json::json!({"description": summary, "content": {media: {"schema": schema}}}));
+        responses.insert(
+            "200".into(),
+            serde_json::json!({"description": summary, "content": {media: {"schema": schema}}}),
+        );
         let mut parameters = params;
         parameters.extend(extra);
         serde_json::json!({"get": {
-            "tags": ["monitor"], "summary": summary, "operationId": rest_compat::openapi::operation_id(&http::Method::GET, summary),
+            "tags": ["monitor"], "summary": summary, "operationId": rest_compat::openapi::operation_id(&http::Method::GET, path),
             "parameters": parameters, "responses": responses,
             "security": [{"ApiKeyAuth": []}, {"BearerAuth": []}, {}]
         }})
@@ -382,25 +390,59 @@ pub fn openapi_paths() -> serde_json::Value {
     let fps = serde_json::json!({"name": "fps", "in": "query", "required": false, "schema": {"type": "number", "minimum": 0.1, "maximum": 30}});
     let height = serde_json::json!({"name": "height", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 16, "maximum": 4320}});
     let mut paths = serde_json::Map::new();
-    for (path, summary, annotated) in [
-        ("/get_stream/{camera_id}", "Raw MJPEG stream", false),
-        ("/recognized_stream/{camera_id}", "Annotated MJPEG stream", true),
+    for (path, summary) in [
+        ("/get_stream/{camera_id}", "Raw MJPEG stream"),
+        ("/recognized_stream/{camera_id}", "Annotated MJPEG stream"),
     ] {
-        let _ = annotated;
         paths.insert(
             path.into(),
-            op(summary, "multipart/x-mixed-replace; boundary=frame", binary.clone(), vec![fps.clone(), height.clone(), token.clone()], vec![camera.clone()]),
+            op(
+                path,
+                summary,
+                "multipart/x-mixed-replace; boundary=frame",
+                binary.clone(),
+                vec![fps.clone(), height.clone(), token.clone()],
+                vec![camera.clone()],
+            ),
         );
     }
-    paths.insert("/latest_frame/{camera_id}".into(), op("Latest frame", "image/jpeg", binary.clone(), vec![token.clone()], vec![camera.clone()]));
-    paths.insert("/mask/{camera_id}".into(), op("Zone mask", "image/png", binary.clone(), vec![token.clone()], vec![camera.clone()]));
+    paths.insert(
+        "/latest_frame/{camera_id}".into(),
+        op(
+            "/latest_frame/{camera_id}",
+            "Latest frame",
+            "image/jpeg",
+            binary.clone(),
+            vec![token.clone()],
+            vec![camera.clone()],
+        ),
+    );
+    paths.insert(
+        "/mask/{camera_id}".into(),
+        op(
+            "/mask/{camera_id}",
+            "Zone mask",
+            "image/png",
+            binary.clone(),
+            vec![token.clone()],
+            vec![camera.clone()],
+        ),
+    );
     paths.insert(
         "/snapshot_ui/{camera_id}".into(),
-        op("Snapshot page with the zone tool", "text/html", serde_json::json!({"type": "string"}), vec![token.clone()], vec![camera]),
+        op(
+            "/snapshot_ui/{camera_id}",
+            "Snapshot page with the zone tool",
+            "text/html",
+            serde_json::json!({"type": "string"}),
+            vec![token.clone()],
+            vec![camera],
+        ),
     );
     paths.insert(
         "/showimage/{image_path}".into(),
         op(
+            "/showimage/{image_path}",
             "Stored image",
             "image/*",
             binary,

@@ -12,6 +12,7 @@ mod bad_input;
 mod browser;
 mod cameras;
 mod cameras_live;
+mod contract;
 mod graphiql;
 mod health;
 mod live;

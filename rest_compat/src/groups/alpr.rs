@@ -108,6 +108,10 @@ pub fn group() -> Group {
         .param("vehicle_class", json!({"minLength": 1, "maxLength": 64, "x-trim": true}))
         .param("plate_type", json!({"minLength": 1, "maxLength": 32, "x-trim": true}))
         .param("vehicle_confidence_score", json!({"minimum": 0, "maximum": 1}))
+        .link((Method::POST, "/api/locations/"), "location", (Method::GET, "/api/locations/{location_id}"), json!({"location_id": "$response.body#/id"}))
+        .link((Method::POST, "/api/locations/"), "update", (Method::PUT, "/api/locations/{location_id}"), json!({"location_id": "$response.body#/id"}))
+        .link((Method::POST, "/api/locations/"), "delete", (Method::DELETE, "/api/locations/{location_id}"), json!({"location_id": "$response.body#/id"}))
+        .link((Method::POST, "/detect/image"), "session", (Method::GET, "/api/sessions/{session_id}"), json!({"session_id": "$response.body#/session_id"}))
 }
 
 /// Plate text: 1–16 ASCII letters or digits once everything else is dropped.

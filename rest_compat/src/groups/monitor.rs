@@ -21,14 +21,44 @@ pub fn group() -> Group {
         .param("password", json!({"minLength": 1}))
         .param("email", json!({"minLength": 1, "x-trim": true}))
         .param_at(&["/cameras", "/cameras/{camera_id}"], "name", name.clone())
-        .param("stream_url", json!({"pattern": "^\\s*[Rr][Tt][Ss][Pp][Ss]?://[\\s\\S]+$"}))
+        .param(
+            "stream_url",
+            json!({"pattern": "^\\s*[Rr][Tt][Ss][Pp][Ss]?://[\\s\\S]+$"}),
+        )
         .param("location", json!({"maxLength": 200, "x-trim": true}))
-        .param("message", json!({"minLength": 1, "maxLength": 1000, "x-trim": true}))
+        .param(
+            "message",
+            json!({"minLength": 1, "maxLength": 1000, "x-trim": true}),
+        )
         .param("confidence", json!({"minimum": 0, "maximum": 1}))
         .param("detection_type", json!({"maxLength": 50, "x-trim": true}))
         .param("region_name", json!({"maxLength": 100, "x-trim": true}))
         .param("image_path", json!({"maxLength": 500, "x-trim": true}))
         .param("metadata", json!({"type": "object"}))
+        .link(
+            (Method::POST, "/cameras"),
+            "zones",
+            (Method::GET, "/rectangles/{camera_id}"),
+            json!({"camera_id": "$response.body#/data/id"}),
+        )
+        .link(
+            (Method::POST, "/cameras"),
+            "saveZones",
+            (Method::POST, "/rectangles/{camera_id}"),
+            json!({"camera_id": "$response.body#/data/id"}),
+        )
+        .link(
+            (Method::POST, "/cameras"),
+            "update",
+            (Method::PATCH, "/cameras/{camera_id}"),
+            json!({"camera_id": "$response.body#/data/id"}),
+        )
+        .link(
+            (Method::POST, "/cameras"),
+            "delete",
+            (Method::DELETE, "/cameras/{camera_id}"),
+            json!({"camera_id": "$response.body#/data/id"}),
+        )
 }
 
 fn routes() -> Group {

@@ -16,11 +16,49 @@ pub fn group() -> Group {
     routes()
         .param("limit", json!({"minimum": 0, "maximum": 1000}))
         .param("offset", json!({"minimum": 0}))
-        .param_at(&["/api/parking-lots/", "/api/parking-lots/{id}/"], "site_id", json!({"minLength": 1, "maxLength": 100, "x-trim": true}))
-        .param_at(&["/api/parking-lots/", "/api/parking-lots/{id}/"], "name", json!({"minLength": 1, "maxLength": 200, "x-trim": true}))
+        .param_at(
+            &["/api/parking-lots/", "/api/parking-lots/{id}/"],
+            "site_id",
+            json!({"minLength": 1, "maxLength": 100, "x-trim": true}),
+        )
+        .param_at(
+            &["/api/parking-lots/", "/api/parking-lots/{id}/"],
+            "name",
+            json!({"minLength": 1, "maxLength": 200, "x-trim": true}),
+        )
         .param("confidence_score", json!({"minimum": 0, "maximum": 1}))
         .param("start_date", json!({"format": "date-time"}))
         .param("end_date", json!({"format": "date-time"}))
+        .link(
+            (Method::POST, "/api/parking-lots/"),
+            "lot",
+            (Method::GET, "/api/parking-lots/{id}/"),
+            json!({"id": "$response.body#/id"}),
+        )
+        .link(
+            (Method::POST, "/api/parking-lots/"),
+            "bySite",
+            (Method::GET, "/api/parking-lots/by-site-id/{site_id}/"),
+            json!({"site_id": "$response.body#/site_id"}),
+        )
+        .link(
+            (Method::POST, "/api/parking-lots/"),
+            "patch",
+            (Method::PATCH, "/api/parking-lots/{id}/"),
+            json!({"id": "$response.body#/id"}),
+        )
+        .link(
+            (Method::POST, "/api/parking-lots/"),
+            "delete",
+            (Method::DELETE, "/api/parking-lots/{id}/"),
+            json!({"id": "$response.body#/id"}),
+        )
+        .link(
+            (Method::POST, "/api/parking-records/"),
+            "record",
+            (Method::GET, "/api/parking-records/{id}/"),
+            json!({"id": "$response.body#/id"}),
+        )
 }
 
 fn routes() -> Group {

@@ -84,10 +84,22 @@ pub fn stream_url(errs: &mut Errors, field: &str, value: &str, allowed: &[String
             errs.add(field, "must be an rtsp:// or rtsps:// URL");
         }
         Ok(u) if u.host_str().is_none_or(str::is_empty) => errs.add(field, "must name a host"),
-        Ok(u) if !allowed.is_empty()
-            && !allowed.iter().any(|a| u.host_str().is_some_and(|h| h.eq_ignore_ascii_case(a.trim_matches(['[', ']'])) || h.eq_ignore_ascii_case(a))) =>
+        Ok(u)
+            if !allowed.is_empty()
+                && !allowed.iter().any(|a| {
+                    u.host_str().is_some_and(|h| {
+                        h.eq_ignore_ascii_case(a.trim_matches(['[', ']']))
+                            || h.eq_ignore_ascii_case(a)
+                    })
+                }) =>
         {
-            errs.add(field, format!("host must be one of {} (cameras.allowed_hosts)", allowed.join(", ")));
+            errs.add(
+                field,
+                format!(
+                    "host must be one of {} (cameras.allowed_hosts)",
+                    allowed.join(", ")
+                ),
+            );
         }
         Ok(_) => {}
         Err(e) => errs.add(field, format!("is not a valid URL ({e})")),
@@ -252,7 +264,12 @@ mod tests {
         let mut e = Errors::default();
         stream_url(&mut e, "u", "rtsp://127.0.0.1:8554/cam", &[]);
         stream_url(&mut e, "u", "rtsps://user:pw@cam.local/s", &[]);
-        stream_url(&mut e, "u", "rtsp://127.0.0.1:8554/cam", &["127.0.0.1".into()]);
+        stream_url(
+            &mut e,
+            "u",
+            "rtsp://127.0.0.1:8554/cam",
+            &["127.0.0.1".into()],
+        );
         assert!(e.finish().is_ok());
         let mut e = Errors::default();
         stream_url(&mut e, "u", "rtsp://10.0.0.5/s", &["127.0.0.1".into()]);
