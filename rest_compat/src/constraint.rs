@@ -6,7 +6,10 @@
 //! A constraint is a JSON Schema fragment over the variable's value; the supported keywords
 //! are `minimum`, `maximum`, `minLength`, `maxLength` (characters, after trimming when
 //! `x-trim` is true), `pattern` (anchored by the author), `enum` and `format: date-time`
-//! (RFC 3339 or the naive forms the parking group reads).
+//! (RFC 3339). `"x-message"` replaces the generic message with the document's wording.
+//! `"x-resolver": true` marks a constraint the resolver enforces in the
+//! document's own words (DRF's "This field may not be blank."): published, not re-checked
+//! here; the contract tests keep the two in step.
 
 use serde_json::Value;
 
@@ -16,6 +19,13 @@ use serde_json::Value;
 /// # Errors
 /// The first keyword the value violates.
 pub fn check(value: &Value, schema: &Value) -> Result<(), String> {
+    check_inner(value, schema).map_err(|m| match schema.get("x-message").and_then(Value::as_str) {
+        Some(custom) => custom.to_owned(),
+        None => m,
+    })
+}
+
+fn check_inner(value: &Value, schema: &Value) -> Result<(), String> {
     if value.is_null() {
         return Ok(());
     }

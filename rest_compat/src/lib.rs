@@ -163,11 +163,32 @@ impl Group {
         self
     }
 
-    /// Constrains the input `name` of the routes at `paths` (any method) that have it.
+    /// Constrains the input `name` of the routes at `paths` that have it (writes only when
+    /// `writes` is true: list filters of the same name stay free text).
     #[must_use]
     pub fn param_at(mut self, paths: &[&str], name: &'static str, schema: Value) -> Self {
+        self = self.param_where(paths, false, name, schema);
+        self
+    }
+
+    /// [`Self::param_at`] on the non-GET routes at `paths` only.
+    #[must_use]
+    pub fn param_on_writes(self, paths: &[&str], name: &'static str, schema: Value) -> Self {
+        self.param_where(paths, true, name, schema)
+    }
+
+    fn param_where(
+        mut self,
+        paths: &[&str],
+        writes: bool,
+        name: &'static str,
+        schema: Value,
+    ) -> Self {
         for r in &mut self.routes {
-            if paths.contains(&r.path) && r.operation.variables.iter().any(|v| v.name == name) {
+            if paths.contains(&r.path)
+                && !(writes && r.method == Method::GET)
+                && r.operation.variables.iter().any(|v| v.name == name)
+            {
                 r.constraints.retain(|(n, _)| *n != name);
                 r.constraints.push((name, schema.clone()));
             }
@@ -317,6 +338,10 @@ async fn handle<E: Executor>(
         .map_err(|fields| sources.locate(RestError::validation(fields)))?;
     let mut violations = BTreeMap::new();
     for (name, schema) in &route.constraints {
+        // Published only: the resolver enforces it in the document's own words.
+        if schema.get("x-resolver").and_then(Value::as_bool) == Some(true) {
+            continue;
+        }
         let value = coerced
             .variables
             .get(*name)

@@ -260,7 +260,11 @@ async fn plates_and_vehicles_update_and_delete_with_the_documented_cascades() {
     assert_eq!(v["detail"][0]["loc"], json!(["body", "plate_status"]));
     let (s, v) = call(&app, Method::GET, "/api/plates/abc", &key, None).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(v["detail"][0]["loc"], json!(["body", "plate_id"]));
+    assert_eq!(
+        v["detail"][0]["loc"],
+        json!(["path", "plate_id"]),
+        "a path parameter"
+    );
 
     let (s, v) = call(
         &app,

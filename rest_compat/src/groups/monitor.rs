@@ -17,9 +17,18 @@ pub fn group() -> Group {
         .param("page", json!({"minimum": 1}))
         .param("limit", json!({"minimum": 1, "maximum": 1000}))
         .param("status", json!({"enum": ["unread", "read", "all", ""]}))
-        .param("username", json!({"minLength": 1, "x-trim": true}))
-        .param("password", json!({"minLength": 1}))
-        .param("email", json!({"minLength": 1, "x-trim": true}))
+        .param(
+            "username",
+            json!({"minLength": 1, "x-trim": true, "x-message": "this field may not be blank"}),
+        )
+        .param(
+            "password",
+            json!({"minLength": 1, "x-message": "this field may not be blank"}),
+        )
+        .param(
+            "email",
+            json!({"minLength": 1, "x-trim": true, "x-message": "this field may not be blank"}),
+        )
         .param_at(&["/cameras", "/cameras/{camera_id}"], "name", name.clone())
         .param(
             "stream_url",

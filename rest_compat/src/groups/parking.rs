@@ -16,19 +16,28 @@ pub fn group() -> Group {
     routes()
         .param("limit", json!({"minimum": 0, "maximum": 1000}))
         .param("offset", json!({"minimum": 0}))
-        .param_at(
+        .param_on_writes(
             &["/api/parking-lots/", "/api/parking-lots/{id}/"],
             "site_id",
-            json!({"minLength": 1, "maxLength": 100, "x-trim": true}),
+            json!({"minLength": 1, "maxLength": 100, "x-trim": true, "x-resolver": true}),
         )
-        .param_at(
+        .param_on_writes(
             &["/api/parking-lots/", "/api/parking-lots/{id}/"],
             "name",
-            json!({"minLength": 1, "maxLength": 200, "x-trim": true}),
+            json!({"minLength": 1, "maxLength": 200, "x-trim": true, "x-resolver": true}),
         )
-        .param("confidence_score", json!({"minimum": 0, "maximum": 1}))
-        .param("start_date", json!({"format": "date-time"}))
-        .param("end_date", json!({"format": "date-time"}))
+        .param(
+            "confidence_score",
+            json!({"minimum": 0, "maximum": 1, "x-resolver": true}),
+        )
+        .param(
+            "start_date",
+            json!({"pattern": DATE_TIME, "x-resolver": true}),
+        )
+        .param(
+            "end_date",
+            json!({"pattern": DATE_TIME, "x-resolver": true}),
+        )
         .link(
             (Method::POST, "/api/parking-lots/"),
             "lot",
@@ -60,6 +69,9 @@ pub fn group() -> Group {
             json!({"id": "$response.body#/id"}),
         )
 }
+
+/// What `parse_datetime` reads: RFC 3339, naive date-times with `T` or a space, bare dates.
+const DATE_TIME: &str = "^\\s*$|^\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?\\s*$";
 
 fn routes() -> Group {
     let each = |list: &str| json!({"$each": format!("${list}.edges"), "$as": "$node"});
