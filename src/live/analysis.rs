@@ -386,6 +386,9 @@ fn specs(zones: &[ZoneInfo]) -> Vec<ZoneSpec> {
         .collect()
 }
 
+/// Called with every frame result (e.g. to publish `cameraDetections`).
+pub type ResultHook = Box<dyn Fn(&Arc<FrameResult>) + Send + Sync>;
+
 /// What the analysis loop of one camera runs with.
 pub struct AnalysisJob {
     /// Camera id (for logs).
@@ -401,7 +404,7 @@ pub struct AnalysisJob {
     /// Where alerts go.
     pub alerts: tokio::sync::mpsc::UnboundedSender<RaisedAlert>,
     /// Called with every frame result (publishes `cameraDetections`).
-    pub on_result: Box<dyn Fn(&Arc<FrameResult>) + Send + Sync>,
+    pub on_result: ResultHook,
     /// Counters.
     pub stats: Arc<AnalysisStats>,
     /// Analysis rate, frames/s.
