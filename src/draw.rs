@@ -36,16 +36,7 @@ pub fn crop(img: &RgbImage, bbox: [f64; 4]) -> Option<RgbImage> {
 /// # Errors
 /// Encoder errors (dimensions over 65535).
 pub fn jpeg(img: &RgbImage) -> Result<Vec<u8>, image::ImageError> {
-    let mut out = Cursor::new(Vec::new());
-    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
-    image::ImageEncoder::write_image(
-        enc,
-        &img.data,
-        img.width as u32,
-        img.height as u32,
-        image::ExtendedColorType::Rgb8,
-    )?;
-    Ok(out.into_inner())
+    jpeg_quality(img, 90)
 }
 
 pub fn put(img: &mut RgbImage, x: i64, y: i64, color: [u8; 3]) {

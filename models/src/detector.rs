@@ -109,6 +109,32 @@ impl YoloDetector {
         })
     }
 
+    /// The raw network run and NMS decode shared by [`Self::detect`] and
+    /// [`Self::detect_boxes`]: detections, segment prototypes, letterbox.
+    fn decoded(
+        &self,
+        rgb: &[u8],
+        width: usize,
+        height: usize,
+        params: &DetectParams,
+    ) -> Result<
+        (
+            Vec<Detection>,
+            Option<(Vec<f32>, [usize; 3])>,
+            preprocess::Letterbox,
+        ),
+        ModelError,
+    > {
+        let RawOutput {
+            preds,
+            protos,
+            letterbox: lb,
+        } = self.forward_raw(rgb, width, height)?;
+        let nm = protos.as_ref().map_or(0, |(_, s)| s[0]);
+        let dets = postprocess::decode(&preds, self.info.yolo.num_classes, nm, params, &lb);
+        Ok((dets, protos, lb))
+    }
+
     /// Detects objects in an interleaved RGB8 image.
     ///
     /// # Errors
@@ -120,13 +146,7 @@ impl YoloDetector {
         height: usize,
         params: &DetectParams,
     ) -> Result<Vec<Instance>, ModelError> {
-        let RawOutput {
-            preds,
-            protos,
-            letterbox: lb,
-        } = self.forward_raw(rgb, width, height)?;
-        let nm = protos.as_ref().map_or(0, |(_, s)| s[0]);
-        let dets = postprocess::decode(&preds, self.info.yolo.num_classes, nm, params, &lb);
+        let (dets, protos, lb) = self.decoded(rgb, width, height, params)?;
         Ok(dets
             .into_iter()
             .map(|d| {
@@ -150,18 +170,6 @@ impl YoloDetector {
         height: usize,
         params: &DetectParams,
     ) -> Result<Vec<Detection>, ModelError> {
-        let RawOutput {
-            preds,
-            protos,
-            letterbox: lb,
-        } = self.forward_raw(rgb, width, height)?;
-        let nm = protos.as_ref().map_or(0, |(_, s)| s[0]);
-        Ok(postprocess::decode(
-            &preds,
-            self.info.yolo.num_classes,
-            nm,
-            params,
-            &lb,
-        ))
+        Ok(self.decoded(rgb, width, height, params)?.0)
     }
 }

@@ -24,26 +24,6 @@ fn not_found(path: &str) -> Response {
         .into_response()
 }
 
-fn mime(path: &std::path::Path) -> &'static str {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("png") => "image/png",
-        Some("webp") => "image/webp",
-        Some("bmp") => "image/bmp",
-        Some("json") => "application/json",
-        Some("html") => "text/html; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("txt") => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
 async fn serve(state: &HttpState, top: &str, path: &str) -> Response {
     let Some(full) = state.app.alpr.store().resolve(top, path) else {
         return not_found(path);
@@ -51,7 +31,7 @@ async fn serve(state: &HttpState, top: &str, path: &str) -> Response {
     match tokio::fs::read(&full).await {
         Ok(bytes) => (
             [
-                (header::CONTENT_TYPE, mime(&full)),
+                (header::CONTENT_TYPE, crate::storage::content_type(&full)),
                 (header::CACHE_CONTROL, "private, max-age=3600"),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             ],

@@ -17,7 +17,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{MediaQuery, caller, error_response, parse_id, placeholder};
+use super::{MediaQuery, error_response, owned_camera, placeholder};
 use crate::{
     auth::Auth,
     draw,
@@ -160,11 +160,7 @@ async fn stream(
     headers: HeaderMap,
     annotated: bool,
 ) -> AppResult<Response> {
-    let (me, _) = caller(&state, &auth, &q, &headers)?;
-    let cam = state
-        .cameras
-        .camera(me.account_id, parse_id(&camera_id)?)
-        .await?;
+    let (_, _, cam) = owned_camera(&state, &auth, &q, &headers, &camera_id).await?;
     let fps = match q.fps {
         None => MAX_FPS,
         Some(f) if f.is_finite() && (0.1..=MAX_FPS).contains(&f) => f,

@@ -115,6 +115,29 @@ pub fn caller(
     Ok((principal, bearer))
 }
 
+/// The caller (see [`caller`]), its access token, and its camera `raw_id`.
+///
+/// # Errors
+/// As [`caller`]; `CAMERA_NOT_FOUND` for a missing, malformed or another account's id.
+pub async fn owned_camera(
+    state: &AppState,
+    auth: &Auth,
+    q: &MediaQuery,
+    headers: &HeaderMap,
+    raw_id: &str,
+) -> AppResult<(
+    Principal,
+    Option<String>,
+    crate::db::entities::camera::Model,
+)> {
+    let (me, token) = caller(state, auth, q, headers)?;
+    let cam = state
+        .cameras
+        .camera(me.account_id, parse_id(raw_id)?)
+        .await?;
+    Ok((me, token, cam))
+}
+
 fn parse_id(raw: &str) -> AppResult<i32> {
     raw.parse::<i32>()
         .map_err(|_| crate::domain::cameras::camera_not_found())
@@ -162,11 +185,7 @@ async fn latest_frame(
     headers: HeaderMap,
 ) -> Response {
     let run = async {
-        let (me, _) = caller(&state, &auth, &q, &headers)?;
-        let cam = state
-            .cameras
-            .camera(me.account_id, parse_id(&camera_id)?)
-            .await?;
+        let (_, _, cam) = owned_camera(&state, &auth, &q, &headers, &camera_id).await?;
         let frame = current_frame(&state, cam.id);
         let size = (
             cam.width.unwrap_or(640) as usize,
@@ -211,11 +230,7 @@ async fn snapshot_ui(
     headers: HeaderMap,
 ) -> Response {
     let run = async {
-        let (me, token) = caller(&state, &auth, &q, &headers)?;
-        let cam = state
-            .cameras
-            .camera(me.account_id, parse_id(&camera_id)?)
-            .await?;
+        let (_, token, cam) = owned_camera(&state, &auth, &q, &headers, &camera_id).await?;
         let (w, h) = match current_frame(&state, cam.id) {
             Some(f) => (f.image.width as i32, f.image.height as i32),
             None => (cam.width.unwrap_or(0), cam.height.unwrap_or(0)),
@@ -244,11 +259,7 @@ async fn mask(
     headers: HeaderMap,
 ) -> Response {
     let run = async {
-        let (me, _) = caller(&state, &auth, &q, &headers)?;
-        let cam = state
-            .cameras
-            .camera(me.account_id, parse_id(&camera_id)?)
-            .await?;
+        let (me, _, cam) = owned_camera(&state, &auth, &q, &headers, &camera_id).await?;
         let zones = crate::live::zone_infos(&state.cameras.zones(me.account_id, cam.id).await?);
         let (w, h) = match current_frame(&state, cam.id) {
             Some(f) => (f.image.width, f.image.height),
@@ -314,18 +325,13 @@ async fn show_image(
         } else {
             format!("outputs/{rel}")
         };
-        let mime = match rel
-            .rsplit('.')
-            .next()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("jpg" | "jpeg") => "image/jpeg",
-            Some("png") => "image/png",
-            Some("webp") => "image/webp",
-            Some("bmp") => "image/bmp",
-            _ => return Err(missing()),
-        };
+        let mime = crate::storage::content_type(std::path::Path::new(&rel));
+        if !matches!(
+            mime,
+            "image/jpeg" | "image/png" | "image/webp" | "image/bmp"
+        ) {
+            return Err(missing());
+        }
         let owned = state.cameras.owns_image(me.account_id, &rel).await?
             || state.alpr.owns_artifact(me.account_id, &rel).await?;
         let full = state
