@@ -117,22 +117,17 @@ impl YoloDetector {
         width: usize,
         height: usize,
         params: &DetectParams,
-    ) -> Result<
-        (
-            Vec<Detection>,
-            Option<(Vec<f32>, [usize; 3])>,
-            preprocess::Letterbox,
-        ),
-        ModelError,
-    > {
-        let RawOutput {
-            preds,
-            protos,
-            letterbox: lb,
-        } = self.forward_raw(rgb, width, height)?;
-        let nm = protos.as_ref().map_or(0, |(_, s)| s[0]);
-        let dets = postprocess::decode(&preds, self.info.yolo.num_classes, nm, params, &lb);
-        Ok((dets, protos, lb))
+    ) -> Result<(Vec<Detection>, RawOutput), ModelError> {
+        let raw = self.forward_raw(rgb, width, height)?;
+        let nm = raw.protos.as_ref().map_or(0, |(_, s)| s[0]);
+        let dets = postprocess::decode(
+            &raw.preds,
+            self.info.yolo.num_classes,
+            nm,
+            params,
+            &raw.letterbox,
+        );
+        Ok((dets, raw))
     }
 
     /// Detects objects in an interleaved RGB8 image.
@@ -146,7 +141,14 @@ impl YoloDetector {
         height: usize,
         params: &DetectParams,
     ) -> Result<Vec<Instance>, ModelError> {
-        let (dets, protos, lb) = self.decoded(rgb, width, height, params)?;
+        let (
+            dets,
+            RawOutput {
+                protos,
+                letterbox: lb,
+                ..
+            },
+        ) = self.decoded(rgb, width, height, params)?;
         Ok(dets
             .into_iter()
             .map(|d| {
