@@ -65,7 +65,7 @@ echo "== build"
 cargo build --locked --workspace --all-targets
 
 echo "== model weights and sample images"
-./target/debug/visionflow models fetch --data-dir data
+"${CARGO_TARGET_DIR:-target}/debug/visionflow" models fetch --data-dir data
 python3 scripts/fetch-samples.py data/samples
 export VF_REQUIRE_MODELS=1 VF_MODELS_DIR="$PWD/data/models" VF_SAMPLES_DIR="$PWD/data/samples"
 
