@@ -93,9 +93,21 @@ impl AppError {
         Err(Self::BadUserInput { message, fields })
     }
 
-    /// An unexpected failure (logged, reported as `INTERNAL`).
+    /// An unexpected failure (logged, reported as `INTERNAL`) — except text the database
+    /// cannot store (PostgreSQL refuses NUL characters in text and `\u0000` in JSON; SQLite
+    /// takes them), which is the client's input and answers `BAD_USER_INPUT`.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        Self::Internal(Arc::new(e.into()))
+        let e = e.into();
+        let text = format!("{e:#}");
+        if text.contains("invalid byte sequence for encoding")
+            || text.contains("unsupported Unicode escape sequence")
+        {
+            return Self::BadUserInput {
+                message: "Text must not contain NUL (U+0000) characters".into(),
+                fields: BTreeMap::new(),
+            };
+        }
+        Self::Internal(Arc::new(e))
     }
 
     /// Missing credentials.

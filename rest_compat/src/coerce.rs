@@ -182,6 +182,9 @@ fn from_text(values: &[&str], ty: &VarType) -> Result<Value, String> {
     }
 }
 
+/// Text fields may not hold NUL: PostgreSQL cannot store it, so no database gets it.
+const NUL: &str = "must not contain NUL (U+0000) characters";
+
 fn scalar_from_text(text: &str, type_name: &str) -> Result<Value, String> {
     match type_name {
         "Int" => text
@@ -202,6 +205,7 @@ fn scalar_from_text(text: &str, type_name: &str) -> Result<Value, String> {
         _ if text.trim_start().starts_with('{') => serde_json::from_str::<Json>(text)
             .map_err(|_| "must be a JSON object".to_owned())
             .and_then(|j| Value::from_json(j).map_err(|e| e.to_string())),
+        _ if text.contains('\0') => Err(NUL.to_owned()),
         // String, ID, enums and custom scalars: GraphQL validation checks the rest.
         _ => Ok(Value::String(text.to_owned())),
     }
@@ -234,6 +238,7 @@ fn from_json(json: &Json, ty: &VarType) -> Result<Value, String> {
             ("Float", _) => Err("must be a number".to_owned()),
             ("Boolean", Json::Bool(b)) => Ok(Value::Boolean(*b)),
             ("Boolean", _) => Err("must be a boolean".to_owned()),
+            ("String" | "ID", Json::String(s)) if s.contains('\0') => Err(NUL.to_owned()),
             ("String", Json::String(s)) => Ok(Value::String(s.clone())),
             ("String", _) => Err("must be a string".to_owned()),
             ("ID", Json::String(s)) => Ok(Value::String(s.clone())),

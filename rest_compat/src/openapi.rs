@@ -93,7 +93,8 @@ fn base_schema(ty: &VarType, index: &SchemaIndex) -> Value {
             }
             "Float" => json!({"type": "number"}),
             "Boolean" => json!({"type": "boolean"}),
-            "String" | "ID" => json!({"type": "string"}),
+            // No NUL (U+0000): the engine refuses it (PostgreSQL cannot store it).
+            "String" | "ID" => json!({"type": "string", "pattern": "^[^\\x00]*$"}),
             "Upload" => json!({"type": "string", "format": "binary"}),
             "DateTime" => json!({"type": "string", "format": "date-time"}),
             "UUID" => json!({"type": "string", "format": "uuid"}),

@@ -314,6 +314,8 @@ async fn bad_camera_and_zone_input_is_422_naming_the_field_and_stores_nothing() 
         (json!({"stream_url": "rtsp://127.0.0.1:9/s"}), "name"),
         (with(json!({"name": "   "})), "name"),
         (with(json!({"name": "x".repeat(101)})), "name"),
+        (with(json!({"name": "a\u{0}b"})), "name"),
+        (with(json!({"location": "Gate\u{0}"})), "location"),
         (json!({"name": "Gate"}), "stream_url"),
         (
             with(json!({"stream_url": "http://127.0.0.1/video.mjpg"})),
@@ -375,6 +377,18 @@ async fn bad_camera_and_zone_input_is_422_naming_the_field_and_stores_nothing() 
     }
     assert_eq!(counts(&app).await, (0, 0, 0), "nothing stored");
     assert_eq!(app.state.cameras.live().count(), 0, "no worker started");
+    // The same over GraphQL, where no REST coercion runs first: refused on either database.
+    let r = app
+        .graphql(
+            "mutation { createCamera(input: {name: \"a\\u0000b\", streamUrl: \"rtsp://127.0.0.1:9/s\"}) { id } }",
+            json!({}),
+            &[("authorization", &user.bearer())],
+        )
+        .await;
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{r}"
+    );
 
     let (_, cam) = req(
         &app,

@@ -115,7 +115,7 @@ pub fn group() -> Group {
 }
 
 /// Plate text: 1–16 ASCII letters or digits once everything else is dropped.
-const PLATE_TEXT: &str = "^[^A-Za-z0-9]*([A-Za-z0-9][^A-Za-z0-9]*){1,16}$";
+const PLATE_TEXT: &str = "^[^A-Za-z0-9\\x00]*([A-Za-z0-9][^A-Za-z0-9\\x00]*){1,16}$";
 
 fn routes() -> Group {
     let detect = || stored!("alpr/detect_image.graphql");

@@ -32,7 +32,7 @@ pub fn group() -> Group {
         .param_at(&["/cameras", "/cameras/{camera_id}"], "name", name.clone())
         .param(
             "stream_url",
-            json!({"pattern": "^\\s*[Rr][Tt][Ss][Pp][Ss]?://[\\s\\S]+$"}),
+            json!({"pattern": "^\\s*[Rr][Tt][Ss][Pp][Ss]?://[^\\x00]+$"}),
         )
         .param("location", json!({"maxLength": 200, "x-trim": true}))
         .param(

@@ -44,7 +44,9 @@ impl Errors {
 /// A trimmed name of 1–`max` characters.
 pub fn name(errs: &mut Errors, field: &str, value: &str, max: usize) -> String {
     let v = value.trim();
-    if v.is_empty() {
+    if v.contains('\0') {
+        errs.add(field, "must not contain NUL (U+0000) characters");
+    } else if v.is_empty() {
         errs.add(field, "must not be blank");
     } else if v.chars().count() > max {
         errs.add(field, format!("must be at most {max} characters"));
@@ -60,7 +62,9 @@ pub fn optional_text(
     max: usize,
 ) -> Option<String> {
     let v = value.map(str::trim).filter(|v| !v.is_empty())?;
-    if v.chars().count() > max {
+    if v.contains('\0') {
+        errs.add(field, "must not contain NUL (U+0000) characters");
+    } else if v.chars().count() > max {
         errs.add(field, format!("must be at most {max} characters"));
     }
     Some(v.to_owned())
