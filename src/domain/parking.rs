@@ -101,6 +101,9 @@ fn text_field(
     required: bool,
 ) -> AppResult<Option<String>> {
     match value.map(|v| v.trim().to_owned()) {
+        Some(v) if v.contains('\0') => {
+            Err(AppError::field(field, "Null characters are not allowed."))
+        }
         Some(v) if v.is_empty() && required => {
             Err(AppError::field(field, "This field may not be blank."))
         }
@@ -885,6 +888,9 @@ impl ParkingService {
             let parsed = (|| -> Result<Item, String> {
                 let obj = raw.as_object().ok_or("item is not an object")?;
                 let site_id = match obj.get("parking_id") {
+                    Some(Json::String(s)) if s.contains('\0') => {
+                        return Err("parking_id: must not contain NUL (U+0000) characters".into());
+                    }
                     Some(Json::String(s)) if !s.trim().is_empty() && s.trim().len() <= 100 => {
                         s.trim().to_owned()
                     }
