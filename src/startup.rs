@@ -86,12 +86,9 @@ impl AppState {
             settings.inference.workers,
             settings.inference.queue,
         ));
-        let alpr = AlprService::new(
-            db.clone(),
-            inference.clone(),
-            ArtifactStore::new(&settings.data_dir),
-            bus.clone(),
-        );
+        // One file store for every domain.
+        let store = ArtifactStore::new(&settings.data_dir);
+        let alpr = AlprService::new(db.clone(), inference.clone(), store.clone(), bus.clone());
         let parking = ParkingService::new(
             db.clone(),
             alpr.clone(),
@@ -99,7 +96,6 @@ impl AppState {
             settings.parking.offset()?,
         );
         let live_settings = settings.cameras.live()?;
-        let store = ArtifactStore::new(&settings.data_dir);
         let live = Arc::new(LiveCameras::new(
             Arc::new(OpenCvFactory {
                 timeout_ms: (settings.cameras.timeout_secs * 1000.0) as i32,

@@ -166,9 +166,8 @@ impl Group {
     /// Constrains the input `name` of the routes at `paths` that have it (writes only when
     /// `writes` is true: list filters of the same name stay free text).
     #[must_use]
-    pub fn param_at(mut self, paths: &[&str], name: &'static str, schema: Value) -> Self {
-        self = self.param_where(paths, false, name, schema);
-        self
+    pub fn param_at(self, paths: &[&str], name: &'static str, schema: Value) -> Self {
+        self.param_where(paths, false, name, schema)
     }
 
     /// [`Self::param_at`] on the non-GET routes at `paths` only.

@@ -77,15 +77,11 @@ pub fn caller(
     q: &MediaQuery,
     headers: &HeaderMap,
 ) -> AppResult<(Principal, Option<String>)> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.starts_with(crate::auth::API_KEY_PREFIX));
+    // The header parsing every entry point uses; an API key is never a page token.
+    let bearer = match crate::auth::Presented::from_headers(headers) {
+        Some(crate::auth::Presented::Bearer(t)) if !t.is_empty() => Some(t),
+        _ => None,
+    };
     let principal = match auth {
         Auth::Anonymous => {
             let Some(token) = q.token.clone().or_else(|| cookie_token(headers)) else {

@@ -383,7 +383,7 @@ impl CameraService {
         errs.finish()?;
         row.updated_at = Set(Utc::now());
         let cam = row.update(&self.db).await?;
-        let zones = self.zones(account_id, id).await?;
+        let zones = self.zones_of(cam.id).await?;
         self.live.update(&cam, &zones);
         if restarted {
             self.bus.publish(Event::CameraStatusChanged {
@@ -430,17 +430,21 @@ impl CameraService {
         Ok(cam.id)
     }
 
+    async fn zones_of(&self, camera_id: i32) -> AppResult<Vec<zone::Model>> {
+        Ok(zone::Entity::find()
+            .filter(zone::Column::CameraId.eq(camera_id))
+            .order_by_asc(zone::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
     /// The zones of one of the caller's cameras, in creation order.
     ///
     /// # Errors
     /// `CAMERA_NOT_FOUND`; `INTERNAL`.
     pub async fn zones(&self, account_id: Uuid, camera_id: i32) -> AppResult<Vec<zone::Model>> {
         let cam = self.camera(account_id, camera_id).await?;
-        Ok(zone::Entity::find()
-            .filter(zone::Column::CameraId.eq(cam.id))
-            .order_by_asc(zone::Column::Id)
-            .all(&self.db)
-            .await?)
+        self.zones_of(cam.id).await
     }
 
     /// Replaces a camera's zones (the document's `POST /rectangles`) in one transaction.
