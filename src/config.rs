@@ -19,6 +19,16 @@ use figment::{
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+pub use crate::delivery::settings::{DeliverySettings, LineSettings, SmtpSettings, SmtpTls};
+
+/// Secrets at rest ([`crate::crypto::SecretBox`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsSettings {
+    /// Base64 of 32 random bytes (`openssl rand -base64 32`); default: `<data_dir>/secret.key`.
+    pub key: Option<SecretString>,
+}
+
 /// All settings of a VisionFlow process.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -47,6 +57,17 @@ pub struct Settings {
     pub parking: ParkingSettings,
     /// Live cameras.
     pub cameras: CameraSettings,
+    /// Base URL of links in mails and LINE messages (`https://vision.example.com`);
+    /// default `http://<listen>`.
+    pub public_base_url: Option<String>,
+    /// The key that seals stored credentials.
+    pub secrets: SecretsSettings,
+    /// The SMTP relay.
+    pub smtp: SmtpSettings,
+    /// The LINE Messaging API.
+    pub line: LineSettings,
+    /// The delivery workers.
+    pub delivery: DeliverySettings,
 }
 
 impl Default for Settings {
@@ -64,6 +85,11 @@ impl Default for Settings {
             anonymous: AnonymousSettings::default(),
             parking: ParkingSettings::default(),
             cameras: CameraSettings::default(),
+            public_base_url: None,
+            secrets: SecretsSettings::default(),
+            smtp: SmtpSettings::default(),
+            line: LineSettings::default(),
+            delivery: DeliverySettings::default(),
         }
     }
 }
@@ -352,6 +378,15 @@ impl Settings {
             .dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("models"))
+    }
+
+    /// Base URL of links sent out: `public_base_url` without a trailing `/`, else
+    /// `http://<listen>`.
+    pub fn public_base(&self) -> String {
+        match &self.public_base_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
     }
 
     /// The database URL to connect to: the configured one or the SQLite file in `data_dir`.

@@ -83,6 +83,26 @@ pub enum Event {
         /// The result.
         frame: Arc<crate::live::analysis::FrameResult>,
     },
+    /// Deliveries were queued (wakes the delivery workers).
+    DeliveriesQueued {
+        /// Owner.
+        account_id: Uuid,
+        /// How many.
+        count: u64,
+    },
+    /// A delivery ran out of attempts or was refused for good.
+    DeliveryFailed {
+        /// Owner.
+        account_id: Uuid,
+        /// The delivery.
+        delivery_id: i32,
+        /// Its notification, if any.
+        notification_id: Option<i32>,
+        /// `email`, `line` or `webhook`.
+        channel: String,
+        /// The last error.
+        error: String,
+    },
     /// A stored plate matched the allow/deny list at detection time.
     PlateListHit {
         /// Owner.

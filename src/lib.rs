@@ -8,7 +8,9 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod draw;
 pub mod error;

@@ -10,10 +10,12 @@ use tokio::net::TcpListener;
 use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasher},
     config::Settings,
+    crypto::SecretBox,
     db,
+    delivery::{Deliveries, DeliveryParts},
     domain::{
         accounts::AccountService, alpr::AlprService, cameras::CameraService,
-        parking::ParkingService,
+        channels::ChannelService, parking::ParkingService,
     },
     events::{EventBus, InProcessBus},
     graphql, http,
@@ -45,6 +47,10 @@ pub struct App {
     pub parking: ParkingService,
     /// Cameras, zones, notifications and their live workers.
     pub cameras: CameraService,
+    /// E-mail recipients, LINE tokens, webhook endpoints.
+    pub channels: ChannelService,
+    /// The delivery workers (outbox).
+    pub deliveries: Arc<Deliveries>,
 }
 
 impl Deref for AppState {
@@ -88,6 +94,26 @@ impl AppState {
         ));
         // One file store for every domain.
         let store = ArtifactStore::new(&settings.data_dir);
+        let secrets = SecretBox::load(settings.secrets.key.as_ref(), &settings.data_dir)?;
+        let deliveries = Arc::new(Deliveries::new(
+            DeliveryParts {
+                db: db.clone(),
+                bus: bus.clone(),
+                store: store.clone(),
+                secrets: secrets.clone(),
+                public_base: settings.public_base(),
+            },
+            &settings.delivery,
+            &settings.smtp,
+            &settings.line,
+        )?);
+        let channels = ChannelService::new(
+            db.clone(),
+            secrets,
+            deliveries.line().clone(),
+            deliveries.mail_enabled(),
+            bus.clone(),
+        );
         let alpr = AlprService::new(db.clone(), inference.clone(), store.clone(), bus.clone());
         let parking = ParkingService::new(
             db.clone(),
@@ -132,15 +158,19 @@ impl AppState {
             alpr,
             parking,
             cameras,
+            channels,
+            deliveries,
         })))
     }
 
-    /// Starts the long-running workers: the camera status writer and one capture thread
-    /// (and analysis task) per stored camera. Call once, inside the runtime.
+    /// Starts the long-running workers: the delivery workers, the camera status writer and
+    /// one capture thread (and analysis task) per stored camera. Call once, inside the
+    /// runtime.
     ///
     /// # Errors
     /// The cameras cannot be read.
     pub async fn start_workers(&self) -> anyhow::Result<()> {
+        self.deliveries.start();
         self.cameras.live().spawn_status_writer();
         let n = self
             .cameras
@@ -227,11 +257,14 @@ impl Application {
         let mut graceful = rx.clone();
         let mut forced = rx;
         let live = self.state.cameras.live().clone();
+        let deliveries = self.state.deliveries.clone();
         let mut workers = graceful.clone();
         tokio::spawn(async move {
-            // Camera workers stop first; their MJPEG streams end with them.
+            // Camera workers stop first (their MJPEG streams end with them), then delivery:
+            // attempts in flight finish, the rest stays pending for the next start.
             let _ = workers.wait_for(|stop| *stop).await;
             live.shutdown(SHUTDOWN_GRACE).await;
+            deliveries.shutdown(SHUTDOWN_GRACE).await;
         });
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             let _ = graceful.wait_for(|stop| *stop).await;

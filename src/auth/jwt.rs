@@ -69,7 +69,7 @@ impl JwtKeys {
                     s.trim().as_bytes().to_vec()
                 } else {
                     let s = super::secret::random_token(64);
-                    write_private(&path, &s)?;
+                    super::secret::write_private(&path, &s)?;
                     s.into_bytes()
                 }
             }
@@ -115,22 +115,6 @@ impl JwtKeys {
             .map(|d| d.claims)
             .filter(|c| c.typ == kind)
     }
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(contents.as_bytes())?;
-    Ok(())
 }
 
 #[cfg(test)]

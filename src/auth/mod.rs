@@ -24,6 +24,8 @@ pub const SCOPES: &[&str] = &[
     "apikeys:write",
     "camera:read",
     "camera:write",
+    "notification:read",
+    "notification:write",
     "device:read",
     "device:write",
     "scene:read",

@@ -1,5 +1,8 @@
 //! Random tokens and their stored digests.
 
+use std::path::Path;
+
+use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -25,6 +28,27 @@ pub fn random_token(len: usize) -> String {
 /// entropy, so a fast digest is the right tool here (unlike passwords).
 pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Creates `path` (which must not exist) with `contents`, readable by the owner only
+/// (mode 0600 on Unix): key files.
+///
+/// # Errors
+/// The file exists or cannot be written.
+pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
 }
 
 #[cfg(test)]

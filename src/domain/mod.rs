@@ -4,4 +4,6 @@
 pub mod accounts;
 pub mod alpr;
 pub mod cameras;
+pub mod channels;
 pub mod parking;
+pub mod validate;

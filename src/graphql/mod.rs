@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod alpr;
 pub mod cameras;
+pub mod channels;
 pub mod loader;
 pub mod paging;
 pub mod parking;
@@ -24,6 +25,7 @@ pub struct Query(
     accounts::AccountQuery,
     alpr::AlprQuery,
     cameras::CameraQuery,
+    channels::ChannelQuery,
     parking::ParkingQuery,
 );
 
@@ -33,6 +35,7 @@ pub struct Mutation(
     accounts::AccountMutation,
     alpr::AlprMutation,
     cameras::CameraMutation,
+    channels::ChannelMutation,
     parking::ParkingMutation,
 );
 
@@ -42,6 +45,7 @@ pub struct Subscription(
     accounts::AccountSubscription,
     alpr::AlprSubscription,
     cameras::CameraSubscription,
+    channels::ChannelSubscription,
     parking::ParkingSubscription,
 );
 

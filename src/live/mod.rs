@@ -232,15 +232,69 @@ impl LiveCameras {
         if let Some(t) = c.last_frame {
             row.last_active = Set(Some(t));
         }
-        match camera::Entity::update(row).exec(&self.sink.db).await {
-            Ok(_) => self.sink.bus.publish(Event::CameraStatusChanged {
-                account_id,
-                camera_id: c.camera_id,
-                status: c.status.as_str().to_owned(),
-            }),
+        match self.write_status(account_id, &c, row).await {
+            Ok(queued) => {
+                self.sink.bus.publish(Event::CameraStatusChanged {
+                    account_id,
+                    camera_id: c.camera_id,
+                    status: c.status.as_str().to_owned(),
+                });
+                if queued > 0 {
+                    self.sink.bus.publish(Event::DeliveriesQueued {
+                        account_id,
+                        count: queued,
+                    });
+                }
+            }
             Err(sea_orm::DbErr::RecordNotUpdated) => {}
             Err(e) => tracing::warn!(camera_id = c.camera_id, "camera status not stored: {e}"),
         }
+    }
+
+    /// Stores a status and, on an `online` ↔ `offline` change, queues `system_status`
+    /// deliveries in the same transaction. Answers how many were queued.
+    async fn write_status(
+        &self,
+        account_id: uuid::Uuid,
+        c: &StatusChange,
+        row: camera::ActiveModel,
+    ) -> Result<u64, sea_orm::DbErr> {
+        use sea_orm::TransactionTrait as _;
+        let txn = self.sink.db.begin().await?;
+        let before = camera::Entity::find_by_id(c.camera_id)
+            .one(&txn)
+            .await?
+            .ok_or(sea_orm::DbErr::RecordNotUpdated)?;
+        camera::Entity::update(row).exec(&txn).await?;
+        let new = c.status.as_str();
+        let queued = if matches!(
+            (before.status.as_str(), new),
+            ("online", "offline") | ("offline", "online")
+        ) {
+            let at = chrono::Utc::now();
+            let msg = crate::delivery::Message {
+                kind: "system_status".into(),
+                subject: format!("【VisionFlow】{}：{new}", before.name),
+                text: format!(
+                    "攝影機 Camera: {} (#{})\n狀態 Status: {} → {new}\n時間 Time: {}",
+                    before.name,
+                    before.id,
+                    before.status,
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+                camera_id: Some(before.id),
+                camera_name: Some(before.name.clone()),
+                at,
+                data: serde_json::json!({"camera_id": before.id, "camera_name": before.name, "status": new, "previous_status": before.status}),
+                ..Default::default()
+            };
+            let cause = format!("status:{}:{}", before.id, at.timestamp_micros());
+            crate::delivery::outbox::enqueue(&txn, account_id, None, &cause, &msg).await?
+        } else {
+            0
+        };
+        txn.commit().await?;
+        Ok(queued)
     }
 
     /// Starts (or restarts) the worker of a camera with its zones.

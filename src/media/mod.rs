@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/snapshot_ui/{camera_id}", get(snapshot_ui))
         .route("/mask/{camera_id}", get(mask))
         .route("/showimage/{*image_path}", get(show_image))
+        .route("/email_recipients/verify", get(verify_recipient))
         .with_state(state)
 }
 
@@ -47,6 +48,8 @@ pub struct MediaQuery {
     pub fps: Option<f64>,
     /// MJPEG height in pixels (16–4320; width follows the aspect ratio).
     pub height: Option<u32>,
+    /// Signature of a snapshot link sent out (LINE fetches images without credentials).
+    pub sig: Option<String>,
 }
 
 /// An error in the monitor group's style.
@@ -310,7 +313,18 @@ async fn show_image(
     headers: HeaderMap,
 ) -> Response {
     let run = async {
-        let (me, _) = caller(&state, &auth, &q, &headers)?;
+        let signed = q.sig.as_deref().is_some_and(|sig| {
+            let rel = image_path.trim_start_matches('/');
+            state
+                .channels
+                .secrets()
+                .verify(&format!("image:{rel}"), sig)
+        });
+        let me = if signed {
+            None
+        } else {
+            Some(caller(&state, &auth, &q, &headers)?.0)
+        };
         let missing = || AppError::NotFound {
             reason: Some("RESOURCE_NOT_FOUND"),
             message: format!("圖片不存在: {image_path}"),
@@ -328,8 +342,13 @@ async fn show_image(
         ) {
             return Err(missing());
         }
-        let owned = state.cameras.owns_image(me.account_id, &rel).await?
-            || state.alpr.owns_artifact(me.account_id, &rel).await?;
+        let owned = match &me {
+            None => true, // a link VisionFlow signed for this very path
+            Some(me) => {
+                state.cameras.owns_image(me.account_id, &rel).await?
+                    || state.alpr.owns_artifact(me.account_id, &rel).await?
+            }
+        };
         let full = state
             .cameras
             .store()
@@ -453,4 +472,64 @@ pub fn openapi_paths() -> serde_json::Value {
         ),
     );
     serde_json::Value::Object(paths)
+}
+
+/// Query of the verification link.
+#[derive(Debug, Deserialize)]
+pub struct VerifyQuery {
+    /// The signed token of the mail.
+    pub token: Option<String>,
+}
+
+/// `GET /email_recipients/verify?token=…`: the link of a verification mail. Marks the
+/// recipient verified (the same service call as the `verifyEmailRecipient` mutation) and
+/// answers a small HTML page; 400 with the reason for a bad or expired link.
+async fn verify_recipient(State(state): State<AppState>, Query(q): Query<VerifyQuery>) -> Response {
+    let result = match q.token.as_deref() {
+        Some(t) => state.channels.verify_recipient(t).await,
+        None => Err(AppError::field("token", "is required")),
+    };
+    let (status, title, detail) = match result {
+        Ok(r) => (
+            StatusCode::OK,
+            "電子郵件已驗證 / E-mail verified",
+            format!(
+                "{} 將收到 VisionFlow 通知 / will receive VisionFlow notifications.",
+                r.email
+            ),
+        ),
+        Err(AppError::Internal(e)) => {
+            tracing::error!("verification failed: {e:#}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "驗證失敗 / Verification failed",
+                "請稍後再試 / please try again later.".to_owned(),
+            )
+        }
+        Err(_) => (
+            StatusCode::BAD_REQUEST,
+            "連結無效或已過期 / Invalid or expired link",
+            "請重新新增此收件人以取得新的驗證信 / add the recipient again for a new mail."
+                .to_owned(),
+        ),
+    };
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let page = format!(
+        "<!doctype html><html lang=\"zh-Hant\"><head><meta charset=\"utf-8\"><title>VisionFlow</title></head><body><h1>{}</h1><p>{}</p></body></html>",
+        esc(title),
+        esc(&detail)
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        page,
+    )
+        .into_response()
 }

@@ -35,6 +35,7 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // Camera threads end within their read timeout; nothing outlives the test.
         self.state.cameras.live().stop_all();
+        self.state.deliveries.abort();
     }
 }
 
@@ -89,6 +90,24 @@ impl TestApp {
             router,
             _data_dir: data_dir,
         }
+    }
+
+    /// Stops the workers at once, deliveries in flight included (as a killed process would),
+    /// and starts a new application over the same database and data directory.
+    pub async fn restart(&mut self) {
+        self.restart_with(|_| {}).await;
+    }
+
+    /// [`Self::restart`] with changed settings.
+    pub async fn restart_with(&mut self, configure: impl FnOnce(&mut Settings)) {
+        self.state.deliveries.abort();
+        self.state.cameras.live().stop_all();
+        let mut settings = self.state.settings.clone();
+        configure(&mut settings);
+        let state = AppState::new(settings, self.state.db.clone()).expect("state");
+        state.start_workers().await.expect("workers");
+        self.router = state.router();
+        self.state = state;
     }
 
     /// Replaces the router (e.g. with extra REST groups mounted).

@@ -1,6 +1,6 @@
 //! The `monitor` group: monitor-api.zh-TW.txt ("VisionFlow 智能監控系統"), JWT auth,
 //! errors as `{"status":"error","message":…,"error_code":…}`: accounts, cameras, zones
-//! ("rectangles") and notifications. The binary routes (MJPEG, mask, snapshot page, images)
+//! ("rectangles"), notifications, e-mail recipients and LINE tokens. The binary routes (MJPEG, mask, snapshot page, images)
 //! are the server's media module.
 
 use std::sync::Arc;
@@ -44,6 +44,33 @@ pub fn group() -> Group {
         .param("region_name", json!({"maxLength": 100, "x-trim": true}))
         .param("image_path", json!({"maxLength": 500, "x-trim": true}))
         .param("metadata", json!({"type": "object"}))
+        .param_at(
+            &["/email_recipients", "/email_recipients/{recipient_id}"],
+            "email",
+            json!({"minLength": 1, "maxLength": 254, "x-trim": true}),
+        )
+        .param_at(
+            &[
+                "/email_recipients",
+                "/email_recipients/{recipient_id}",
+                "/line_tokens",
+                "/line_tokens/{token_id}",
+            ],
+            "name",
+            name.clone(),
+        )
+        .param(
+            "token",
+            json!({"minLength": 1, "maxLength": 1000, "x-trim": true, "pattern": "^[A-Za-z0-9+/=._~-]+$"}),
+        )
+        .param(
+            "target_id",
+            json!({"maxLength": 100, "x-trim": true, "pattern": "^[A-Za-z0-9]*$"}),
+        )
+        .param(
+            "notification_types",
+            json!({"items": {"enum": ["alerts", "system_status", "daily_reports"]}}),
+        )
         .link(
             (Method::POST, "/cameras"),
             "zones",
@@ -67,6 +94,30 @@ pub fn group() -> Group {
             "delete",
             (Method::DELETE, "/cameras/{camera_id}"),
             json!({"camera_id": "$response.body#/data/id"}),
+        )
+        .link(
+            (Method::POST, "/email_recipients"),
+            "updateRecipient",
+            (Method::PATCH, "/email_recipients/{recipient_id}"),
+            json!({"recipient_id": "$response.body#/data/id"}),
+        )
+        .link(
+            (Method::POST, "/email_recipients"),
+            "deleteRecipient",
+            (Method::DELETE, "/email_recipients/{recipient_id}"),
+            json!({"recipient_id": "$response.body#/data/id"}),
+        )
+        .link(
+            (Method::POST, "/line_tokens"),
+            "updateToken",
+            (Method::PATCH, "/line_tokens/{token_id}"),
+            json!({"token_id": "$response.body#/data/id"}),
+        )
+        .link(
+            (Method::POST, "/line_tokens"),
+            "deleteToken",
+            (Method::DELETE, "/line_tokens/{token_id}"),
+            json!({"token_id": "$response.body#/data/id"}),
         )
 }
 
@@ -157,6 +208,48 @@ fn routes() -> Group {
                 .summary("Create a notification")
                 .status(StatusCode::CREATED)
                 .shape(json!({"status": "success", "message": "通知創建成功", "data": "$createNotification"})),
+            Route::new(Method::GET, "/email_recipients", stored!("monitor/email_recipients.graphql"))
+                .summary("List e-mail recipients")
+                .shape(json!({
+                    "status": "success",
+                    "data": {"$each": "$emailRecipients.edges", "$as": "$node"},
+                    "total": "$emailRecipients.totalCount"
+                })),
+            Route::new(Method::POST, "/email_recipients", stored!("monitor/add_email_recipient.graphql"))
+                .summary("Add an e-mail recipient (a verification mail is sent)")
+                .status(StatusCode::CREATED)
+                .shape(json!({"status": "success", "message": "郵件接收者新增成功", "data": {
+                    "id": "$addEmailRecipient.recipient.id",
+                    "email": "$addEmailRecipient.recipient.email",
+                    "verification_sent": "$addEmailRecipient.verification_sent",
+                    "created_at": "$addEmailRecipient.recipient.created_at"
+                }})),
+            Route::new(Method::PATCH, "/email_recipients/{recipient_id}", stored!("monitor/update_email_recipient.graphql"))
+                .summary("Change an e-mail recipient (a new address is verified again)")
+                .shape(json!({"status": "success", "message": "郵件接收者更新成功", "data": {
+                    "...": "$updateEmailRecipient.recipient",
+                    "verification_sent": "$updateEmailRecipient.verification_sent"
+                }})),
+            Route::new(Method::DELETE, "/email_recipients/{recipient_id}", stored!("monitor/delete_email_recipient.graphql"))
+                .summary("Delete an e-mail recipient")
+                .shape(json!({"status": "success", "message": "郵件接收者刪除成功", "deleted_recipient_id": "$deleteEmailRecipient"})),
+            Route::new(Method::GET, "/line_tokens", stored!("monitor/line_tokens.graphql"))
+                .summary("List LINE tokens (masked)")
+                .shape(json!({
+                    "status": "success",
+                    "data": {"$each": "$lineTokens.edges", "$as": "$node"},
+                    "total": "$lineTokens.totalCount"
+                })),
+            Route::new(Method::POST, "/line_tokens", stored!("monitor/add_line_token.graphql"))
+                .summary("Add a LINE Messaging API token (checked with LINE)")
+                .status(StatusCode::CREATED)
+                .shape(json!({"status": "success", "message": "LINE Token 新增成功", "data": "$addLineToken"})),
+            Route::new(Method::PATCH, "/line_tokens/{token_id}", stored!("monitor/update_line_token.graphql"))
+                .summary("Change a LINE token")
+                .shape(json!({"status": "success", "message": "LINE Token 更新成功", "data": "$updateLineToken"})),
+            Route::new(Method::DELETE, "/line_tokens/{token_id}", stored!("monitor/delete_line_token.graphql"))
+                .summary("Delete a LINE token")
+                .shape(json!({"status": "success", "message": "LINE Token 刪除成功", "deleted_token_id": "$deleteLineToken"})),
         ],
     }
 }

@@ -3,7 +3,10 @@
 pub mod account;
 pub mod api_key;
 pub mod camera;
+pub mod delivery;
 pub mod detection_session;
+pub mod email_recipient;
+pub mod line_token;
 pub mod location;
 pub mod notification;
 pub mod parking_lot;
@@ -12,4 +15,5 @@ pub mod plate;
 pub mod plate_list_entry;
 pub mod refresh_token;
 pub mod vehicle;
+pub mod webhook_endpoint;
 pub mod zone;

@@ -3,8 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _,
-    QueryFilter as _, QueryOrder as _, sea_query::Expr,
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseConnection,
+    EntityTrait as _, QueryFilter as _, QueryOrder as _, TransactionTrait as _, sea_query::Expr,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -15,6 +15,7 @@ use super::{
 };
 use crate::{
     db::{self, entities::notification},
+    delivery::outbox,
     error::{AppError, AppResult},
     events::Event,
 };
@@ -42,15 +43,18 @@ pub struct NewAlert {
     pub image_path: Option<String>,
     /// Bounding box and attributes.
     pub metadata: Json,
-    /// Queue for delivery (`notification_enabled`).
+    /// Queue deliveries (the zone's `notification_enabled`).
     pub deliver: bool,
 }
 
-/// Stores a zone alert; answers its id.
+/// Stores a zone alert and, when its zone has notifications on, queues its deliveries in
+/// the same transaction; answers its id.
 ///
 /// # Errors
-/// Database failures.
-pub async fn insert_alert(db: &impl ConnectionTrait, a: NewAlert) -> Result<i32, sea_orm::DbErr> {
+/// Database failures (nothing is stored).
+pub async fn insert_alert(db: &DatabaseConnection, a: NewAlert) -> Result<i32, sea_orm::DbErr> {
+    let deliver = a.deliver;
+    let txn = db.begin().await?;
     let row = notification::ActiveModel {
         account_id: Set(a.account_id),
         camera_id: Set(a.camera_id),
@@ -63,12 +67,16 @@ pub async fn insert_alert(db: &impl ConnectionTrait, a: NewAlert) -> Result<i32,
         image_path: Set(a.image_path),
         metadata: Set(Some(a.metadata)),
         status: Set("unread".into()),
-        delivery: Set(if a.deliver { "pending" } else { "none" }.into()),
+        delivery: Set("none".into()),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
+    if deliver {
+        outbox::enqueue_notification(&txn, &row).await?;
+    }
+    txn.commit().await?;
     Ok(row.id)
 }
 
@@ -148,7 +156,8 @@ impl CameraService {
         .await
     }
 
-    /// Stores a client's notification (queued for delivery) and publishes `alertRaised`.
+    /// Stores a client's notification with its deliveries (one per subscribed channel, same
+    /// transaction) and publishes `alertRaised`.
     ///
     /// # Errors
     /// `BAD_USER_INPUT` (nothing stored), `CAMERA_NOT_FOUND`; `INTERNAL`.
@@ -191,6 +200,7 @@ impl CameraService {
         errs.finish()?;
         let camera_id = n.camera_id.unwrap_or_default();
         self.camera(account_id, camera_id).await?;
+        let txn = self.db().begin().await?;
         let row = notification::ActiveModel {
             account_id: Set(account_id),
             camera_id: Set(camera_id),
@@ -203,12 +213,18 @@ impl CameraService {
             image_path: Set(image),
             metadata: Set(n.metadata),
             status: Set("unread".into()),
-            delivery: Set("pending".into()),
+            delivery: Set("none".into()),
             created_at: Set(Utc::now()),
             ..Default::default()
         }
-        .insert(self.db())
+        .insert(&txn)
         .await?;
+        let queued = outbox::enqueue_notification(&txn, &row).await?;
+        txn.commit().await?;
+        let row = notification::Model {
+            delivery: if queued > 0 { "pending" } else { "none" }.into(),
+            ..row
+        };
         self.bus.publish(Event::AlertRaised {
             account_id,
             camera_id,

@@ -296,13 +296,30 @@ impl Notification {
     async fn status(&self) -> &str {
         &self.0.status
     }
-    /// Delivery state: `pending`, `none`, `sent`, `failed`.
+    /// `pending` when deliveries were queued for it (each one's state is in
+    /// `deliveries`), `none` when no channel was subscribed or its zone's notifications
+    /// are off.
     async fn delivery(&self) -> &str {
         &self.0.delivery
     }
-    /// Whether it is queued for (or went through) delivery.
+    /// Whether at least one delivery was queued (the document's `notification_sent`).
     async fn delivery_queued(&self) -> bool {
         self.0.delivery != "none"
+    }
+    /// Its deliveries (one per subscribed channel target), oldest first.
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Vec<crate::graphql::channels::types::Delivery>> {
+        Ok(load(
+            ctx,
+            crate::graphql::channels::types::NotificationDeliveries(self.0.id),
+        )
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(crate::graphql::channels::types::Delivery)
+        .collect())
     }
     /// Creation time.
     async fn created_at(&self) -> DateTime<Utc> {
