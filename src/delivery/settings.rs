@@ -87,6 +87,9 @@ pub struct DeliverySettings {
     pub lease_secs: f64,
     /// Webhook request timeout, seconds.
     pub webhook_timeout_secs: f64,
+    /// Hosts webhook URLs may name (empty = any); e.g. `["hooks.example.com"]` keeps
+    /// deliveries off the internal network.
+    pub webhook_allowed_hosts: Vec<String>,
     /// Fallback poll interval for due deliveries, seconds (new ones wake the workers).
     pub poll_secs: f64,
     /// Hour (0–23, local to `utc_offset`) at which daily reports go out.
@@ -104,6 +107,7 @@ impl Default for DeliverySettings {
             concurrency: 8,
             lease_secs: 60.0,
             webhook_timeout_secs: 10.0,
+            webhook_allowed_hosts: Vec::new(),
             poll_secs: 2.0,
             daily_report_hour: 8,
             utc_offset: "+00:00".into(),

@@ -56,11 +56,19 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Keeps everything the fuzzer creates on this machine: camera workers and webhook
+/// deliveries may only name 127.0.0.1, and LINE is a closed local port.
+fn fence(s: &mut visionflow::config::Settings) {
+    s.cameras.allowed_hosts = vec!["127.0.0.1".into()];
+    s.delivery.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+    s.line.api_base = "http://127.0.0.1:9".into();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_failure_on_any_rest_group() {
     let Some(exe) = schemathesis() else { return };
     let Some((app, _)) = TestApp::spawn_vision(|s| {
-        s.cameras.allowed_hosts = vec!["127.0.0.1".into()];
+        fence(s);
         // The fuzzer logs in with wrong passwords on purpose; it must not lock itself out.
         s.auth.argon2_memory_kib = 8;
         s.auth.argon2_iterations = 1;
@@ -96,7 +104,7 @@ async fn schemathesis_finds_no_failure_on_any_rest_group() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_fuzzing_meets_no_internal_error() {
     let Some(exe) = schemathesis() else { return };
-    let app = TestApp::spawn_with(|s| s.cameras.allowed_hosts = vec!["127.0.0.1".into()]).await;
+    let app = TestApp::spawn_with(fence).await;
     // Its own account, with a JWT: revoking API keys mid-run cannot lock it out.
     let user = app.user("graphql_fuzzer").await;
     let (addr, _stop) = app.serve().await;

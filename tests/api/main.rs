@@ -14,6 +14,7 @@ mod cameras;
 mod cameras_live;
 mod contract;
 mod delivery;
+mod delivery_live;
 mod graphiql;
 mod health;
 mod live;

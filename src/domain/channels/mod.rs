@@ -28,6 +28,7 @@ pub struct ChannelService {
     line: LineClient,
     mail_enabled: bool,
     bus: Arc<dyn EventBus>,
+    webhook_hosts: Vec<String>,
 }
 
 impl ChannelService {
@@ -45,7 +46,15 @@ impl ChannelService {
             line,
             mail_enabled,
             bus,
+            webhook_hosts: Vec::new(),
         }
+    }
+
+    /// Limits webhook URLs to these hosts (`delivery.webhook_allowed_hosts`; empty = any).
+    #[must_use]
+    pub fn with_webhook_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.webhook_hosts = hosts;
+        self
     }
 
     /// The sealing box (media checks signed snapshot links with it).

@@ -30,15 +30,21 @@ pub struct WebhookInput {
     pub active: Option<bool>,
 }
 
-fn check_url(errs: &mut Errors, value: &str) -> String {
+fn check_url(errs: &mut Errors, value: &str, allowed: &[String]) -> String {
     let v = value.trim();
-    match url::Url::parse(v) {
-        Ok(u)
-            if matches!(u.scheme(), "http" | "https") && u.host().is_some() && v.len() <= 2048 => {}
-        _ => errs.add(
+    let host = url::Url::parse(v)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && v.len() <= 2048)
+        .and_then(|u| u.host_str().map(str::to_owned));
+    match host {
+        None => errs.add(
             "url",
-            "must be an http:// or https:// URL of at most 2048 bytes",
+            "must be an http:// or https:// URL with a host, of at most 2048 bytes",
         ),
+        Some(h) if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&h)) => {
+            errs.add("url", format!("host {h} is not allowed here"));
+        }
+        Some(_) => {}
     }
     v.to_owned()
 }
@@ -80,7 +86,7 @@ impl ChannelService {
     ) -> AppResult<(webhook_endpoint::Model, String)> {
         let mut errs = Errors::default();
         let url = match input.url.as_deref() {
-            Some(u) => check_url(&mut errs, u),
+            Some(u) => check_url(&mut errs, u, &self.webhook_hosts),
             None => {
                 errs.add("url", "is required");
                 String::new()
@@ -121,7 +127,10 @@ impl ChannelService {
     ) -> AppResult<webhook_endpoint::Model> {
         let old = self.webhook(account_id, id).await?;
         let mut errs = Errors::default();
-        let url = input.url.as_deref().map(|u| check_url(&mut errs, u));
+        let url = input
+            .url
+            .as_deref()
+            .map(|u| check_url(&mut errs, u, &self.webhook_hosts));
         let description =
             optional_text(&mut errs, "description", input.description.as_deref(), 200);
         let types = input
