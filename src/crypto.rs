@@ -145,8 +145,11 @@ mod tests {
         assert!(s.starts_with("v1."));
         assert!(!s.contains("AbCdEf"));
         assert_ne!(s, b.seal("AbCdEf1234567890GhIjKl1234567890"), "fresh nonce");
-        assert_eq!(b.open(&s).unwrap(), "AbCdEf1234567890GhIjKl1234567890");
-        let mut raw = B64.decode(&s[3..]).unwrap();
+        assert_eq!(
+            b.open(&s).expect("test value"),
+            "AbCdEf1234567890GhIjKl1234567890"
+        );
+        let mut raw = B64.decode(&s[3..]).expect("test value");
         let last = raw.len() - 1;
         raw[last] ^= 1;
         assert!(b.open(&format!("v1.{}", B64.encode(raw))).is_err());
@@ -164,11 +167,11 @@ mod tests {
 
     #[test]
     fn key_file_is_created_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = SecretBox::load(None, dir.path()).unwrap();
+        let dir = tempfile::tempdir().expect("test value");
+        let a = SecretBox::load(None, dir.path()).expect("test value");
         let s = a.seal("x");
-        let b = SecretBox::load(None, dir.path()).unwrap();
-        assert_eq!(b.open(&s).unwrap(), "x");
+        let b = SecretBox::load(None, dir.path()).expect("test value");
+        assert_eq!(b.open(&s).expect("test value"), "x");
         let bad = SecretString::from("c2hvcnQ=");
         assert!(SecretBox::load(Some(&bad), dir.path()).is_err());
     }

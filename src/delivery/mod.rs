@@ -188,6 +188,20 @@ impl Deliveries {
         self.inner.wake.notify_one();
     }
 
+    /// Queues the daily report of the local day `day` for every subscribed account now (the
+    /// scheduler does this at `delivery.daily_report_hour`); answers the deliveries queued,
+    /// 0 when that day's reports were queued before.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn queue_daily_reports(&self, day: chrono::NaiveDate) -> anyhow::Result<u64> {
+        let n = reports::queue_reports(&self.inner, day).await?;
+        if n > 0 {
+            self.wake();
+        }
+        Ok(n)
+    }
+
     /// Starts the dispatcher and the report scheduler. Call once, inside the runtime.
     pub fn start(&self) {
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());

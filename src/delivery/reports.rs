@@ -177,15 +177,34 @@ mod tests {
 
     #[test]
     fn next_run_is_the_coming_hour_and_covers_the_day_before() {
-        let off: chrono::FixedOffset = "+08:00".parse().unwrap();
+        let off: chrono::FixedOffset = "+08:00".parse().expect("test value");
         // 2026-12-02 07:30 local = 2026-12-01 23:30 UTC → 08:00 local the same day.
-        let now = Utc.with_ymd_and_hms(2026, 12, 1, 23, 30, 0).unwrap();
+        let now = Utc
+            .with_ymd_and_hms(2026, 12, 1, 23, 30, 0)
+            .single()
+            .expect("test value");
         let (at, day) = next_run(now, 8, off);
-        assert_eq!(at, Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap());
-        assert_eq!(day, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        assert_eq!(
+            at,
+            Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0)
+                .single()
+                .expect("test value")
+        );
+        assert_eq!(
+            day,
+            NaiveDate::from_ymd_opt(2026, 12, 1).expect("test value")
+        );
         // Just after the hour → tomorrow.
         let (at, day) = next_run(at + chrono::Duration::seconds(1), 8, off);
-        assert_eq!(at, Utc.with_ymd_and_hms(2026, 12, 3, 0, 0, 0).unwrap());
-        assert_eq!(day, NaiveDate::from_ymd_opt(2026, 12, 2).unwrap());
+        assert_eq!(
+            at,
+            Utc.with_ymd_and_hms(2026, 12, 3, 0, 0, 0)
+                .single()
+                .expect("test value")
+        );
+        assert_eq!(
+            day,
+            NaiveDate::from_ymd_opt(2026, 12, 2).expect("test value")
+        );
     }
 }

@@ -117,7 +117,7 @@ mod tests {
             1614265330,
             r#"{"test": 2432232314}"#,
         )
-        .unwrap();
+        .expect("test value");
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 }

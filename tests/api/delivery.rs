@@ -731,3 +731,78 @@ async fn line_unreachable_stores_the_token_unverified_and_checks_it_before_sendi
     assert_eq!(list["data"][0]["verified"], true);
     assert!(list["data"][0]["last_used"].is_string());
 }
+
+#[tokio::test]
+async fn a_daily_report_counts_the_days_alerts_per_camera_and_goes_out_once() {
+    let hook = WebhookReceiver::start().await;
+    let app = TestApp::spawn_with(|s| configure(s, None, None)).await;
+    let user = app.user("reportuser").await;
+    let (cam, zone) = camera(&app, &user).await;
+    let r = app
+        .graphql(
+            "mutation($url: String!) { createWebhookEndpoint(input: {url: $url, eventTypes: [\"daily_reports\"]}) { secret } }",
+            json!({"url": format!("http://{}/hook", hook.addr)}),
+            &[("authorization", &user.bearer())],
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    let (a, _) = alert(&app, &user, cam, zone).await;
+    alert(&app, &user, cam, zone).await;
+    assert!(
+        deliveries_of(&app, &user, a).await.is_empty(),
+        "not subscribed to alerts"
+    );
+
+    let today = chrono::Utc::now().date_naive();
+    assert_eq!(
+        app.state
+            .deliveries
+            .queue_daily_reports(today)
+            .await
+            .expect("queued"),
+        1
+    );
+    assert_eq!(
+        app.state
+            .deliveries
+            .queue_daily_reports(today)
+            .await
+            .expect("again"),
+        0,
+        "a day's report is queued once"
+    );
+    assert!(
+        eventually(WAIT, || {
+            let n = hook.hooks().len();
+            async move { n == 1 }
+        })
+        .await
+    );
+    let body: Value = serde_json::from_str(&hook.hooks()[0].body).expect("json");
+    assert_eq!(body["type"], "report.daily");
+    assert_eq!(body["data"]["date"], today.to_string());
+    assert_eq!(body["data"]["alerts"], 2);
+    let c = &body["data"]["cameras"][0];
+    assert_eq!(c["camera_name"], "北門攝影機");
+    assert_eq!(c["alerts"], 2);
+    assert_eq!(c["alerts_by_class"], json!({"person": 2}));
+    // The day before holds nothing.
+    let before = today.pred_opt().expect("yesterday");
+    assert_eq!(
+        app.state
+            .deliveries
+            .queue_daily_reports(before)
+            .await
+            .expect("queued"),
+        1
+    );
+    assert!(
+        eventually(WAIT, || {
+            let n = hook.hooks().len();
+            async move { n == 2 }
+        })
+        .await
+    );
+    let body: Value = serde_json::from_str(&hook.hooks()[1].body).expect("json");
+    assert_eq!(body["data"]["alerts"], 0);
+}

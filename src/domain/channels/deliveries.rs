@@ -85,7 +85,13 @@ impl ChannelService {
             account_id,
             count: 1,
         });
-        let q = delivery::Entity::find_by_id(id);
-        db::one_or(&self.db, q, || AppError::not_found("delivery not found")).await
+        // The row as queued (a worker may already be sending it).
+        Ok(delivery::Model {
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            updated_at: now,
+            ..d
+        })
     }
 }
