@@ -260,11 +260,13 @@ impl LiveCameras {
         row: camera::ActiveModel,
     ) -> Result<u64, sea_orm::DbErr> {
         use sea_orm::TransactionTrait as _;
-        let txn = self.sink.db.begin().await?;
+        // Read before the transaction (this task is the only writer of a camera's status):
+        // a SQLite transaction that reads first and writes later can fail with BUSY_SNAPSHOT.
         let before = camera::Entity::find_by_id(c.camera_id)
-            .one(&txn)
+            .one(&self.sink.db)
             .await?
             .ok_or(sea_orm::DbErr::RecordNotUpdated)?;
+        let txn = self.sink.db.begin().await?;
         camera::Entity::update(row).exec(&txn).await?;
         let new = c.status.as_str();
         let queued = if matches!(

@@ -41,6 +41,40 @@ pub fn configure(s: &mut Settings, smtp: Option<u16>, line: Option<String>) {
     s.public_base_url = Some("http://visionflow.test/".into());
 }
 
+/// Registers a webhook endpoint for `types`; answers its secret.
+async fn webhook(app: &TestApp, user: &User, hook: &WebhookReceiver, types: &[&str]) -> String {
+    let r = app
+        .graphql(
+            "mutation($url: String!, $t: [String!]) { createWebhookEndpoint(input: {url: $url, eventTypes: $t, description: \"siem\"}) { secret endpoint { id url eventTypes active } } }",
+            json!({"url": format!("http://{}/hook", hook.addr), "t": types}),
+            &[("authorization", &user.bearer())],
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
+    r["data"]["createWebhookEndpoint"]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned()
+}
+
+/// The path of the verification link in a mail (its plain-text part).
+pub fn verification_path(raw: &[u8]) -> String {
+    let m = parse(raw);
+    let mut all = Vec::new();
+    parts(&m, &mut all);
+    let text = all
+        .iter()
+        .find(|p| p.ctype.mimetype == "text/plain")
+        .expect("plain part")
+        .get_body()
+        .expect("body");
+    text.split_whitespace()
+        .find(|w| w.starts_with("http://visionflow.test/email_recipients/verify?token="))
+        .unwrap_or_else(|| panic!("no link in {text}"))
+        .trim_start_matches("http://visionflow.test")
+        .to_owned()
+}
+
 async fn camera(app: &TestApp, user: &User) -> (i64, i64) {
     let (status, cam) = req(
         app,
@@ -191,19 +225,8 @@ async fn a_verified_recipient_gets_the_alert_mail_with_its_snapshot() {
         "{}",
         header(&m, "To")
     );
-    let mut all = Vec::new();
-    parts(&m, &mut all);
-    let text = all
-        .iter()
-        .find(|p| p.ctype.mimetype == "text/plain")
-        .expect("plain part")
-        .get_body()
-        .expect("body");
-    let link = text
-        .split_whitespace()
-        .find(|w| w.starts_with("http://visionflow.test/email_recipients/verify?token="))
-        .unwrap_or_else(|| panic!("no link in {text}"));
-    let path = link.trim_start_matches("http://visionflow.test");
+    let path = verification_path(&mails[0]);
+    let path = path.as_str();
 
     // A forged token is refused; the mailed one verifies.
     let bad = app
@@ -324,6 +347,18 @@ async fn line_tokens_are_checked_masked_and_a_429_is_retried_into_one_push() {
         !list.to_string().contains(token),
         "the token is never answered"
     );
+    {
+        use sea_orm::EntityTrait as _;
+        let rows = visionflow::db::entities::line_token::Entity::find()
+            .all(&app.state.db)
+            .await
+            .expect("rows");
+        assert!(
+            rows.iter()
+                .all(|r| !r.token_sealed.contains("AbCdEf1234567890GhIjKl")),
+            "stored sealed, not in clear"
+        );
+    }
 
     line.script(&[LineAnswer::Status(429, Some(1))]);
     let (n, _) = alert(&app, &user, cam, zone).await;
@@ -422,18 +457,7 @@ async fn webhooks_are_signed_the_standard_webhooks_way() {
     let app = TestApp::spawn_with(|s| configure(s, None, None)).await;
     let user = app.user("hookuser").await;
     let (cam, zone) = camera(&app, &user).await;
-    let r = app
-        .graphql(
-            "mutation($url: String!) { createWebhookEndpoint(input: {url: $url, eventTypes: [\"alerts\"], description: \"siem\"}) { secret endpoint { id url eventTypes active } } }",
-            json!({"url": format!("http://{}/hook", hook.addr)}),
-            &[("authorization", &user.bearer())],
-        )
-        .await;
-    assert!(r["errors"].is_null(), "{r}");
-    let secret = r["data"]["createWebhookEndpoint"]["secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
+    let secret = webhook(&app, &user, &hook, &["alerts"]).await;
     assert!(secret.starts_with("whsec_"));
     let r = app
         .graphql(
@@ -738,14 +762,7 @@ async fn a_daily_report_counts_the_days_alerts_per_camera_and_goes_out_once() {
     let app = TestApp::spawn_with(|s| configure(s, None, None)).await;
     let user = app.user("reportuser").await;
     let (cam, zone) = camera(&app, &user).await;
-    let r = app
-        .graphql(
-            "mutation($url: String!) { createWebhookEndpoint(input: {url: $url, eventTypes: [\"daily_reports\"]}) { secret } }",
-            json!({"url": format!("http://{}/hook", hook.addr)}),
-            &[("authorization", &user.bearer())],
-        )
-        .await;
-    assert!(r["errors"].is_null(), "{r}");
+    webhook(&app, &user, &hook, &["daily_reports"]).await;
     let (a, _) = alert(&app, &user, cam, zone).await;
     alert(&app, &user, cam, zone).await;
     assert!(
@@ -805,4 +822,59 @@ async fn a_daily_report_counts_the_days_alerts_per_camera_and_goes_out_once() {
     );
     let body: Value = serde_json::from_str(&hook.hooks()[1].body).expect("json");
     assert_eq!(body["data"]["alerts"], 0);
+}
+
+#[tokio::test]
+async fn with_an_https_base_line_gets_an_image_message_whose_signed_link_serves_the_snapshot() {
+    let line = LineStandin::start().await;
+    let base = line.base();
+    let app = TestApp::spawn_with(|s| {
+        configure(s, None, Some(base));
+        s.public_base_url = Some("https://vision.example.com".into());
+    })
+    .await;
+    let user = app.user("imageuser").await;
+    let (cam, zone) = camera(&app, &user).await;
+    let (status, _) = req(&app, Method::POST, "/line_tokens", &user, Some(json!({
+        "token": "goodImageToken123456", "name": "圖片", "target_id": "U00112233445566778899aabbccddeeff"
+    }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // A client's notification is queued too, and says so.
+    let (status, n) = req(
+        &app,
+        Method::POST,
+        "/notifications",
+        &user,
+        Some(json!({
+            "camera_id": cam, "message": "檢測到未授權人員進入", "detection_type": "person"
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{n}");
+    assert_eq!(n["data"]["notification_sent"], true);
+    let (a, jpeg) = alert(&app, &user, cam, zone).await;
+    let d = settled(&app, &user, a, 1).await;
+    assert_eq!(d[0]["status"], "sent", "{d:?}");
+    let call = line
+        .accepted()
+        .into_iter()
+        .find(|c| c.body["messages"].as_array().is_some_and(|m| m.len() == 2))
+        .expect("a push with an image message");
+    let img = &call.body["messages"][1];
+    assert_eq!(img["type"], "image");
+    let url = img["originalContentUrl"].as_str().expect("url");
+    assert_eq!(img["previewImageUrl"], url);
+    let path = url
+        .strip_prefix("https://vision.example.com")
+        .expect("on the public base");
+    assert!(
+        path.starts_with("/showimage/outputs/alerts/") && path.contains("?sig="),
+        "{path}"
+    );
+    // LINE fetches it without credentials; the signature is the permission.
+    let r = app.get(path, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body.as_ref(), jpeg.as_slice());
+    let forged = format!("{path}x");
+    assert_eq!(app.get(&forged, &[]).await.status, StatusCode::UNAUTHORIZED);
 }

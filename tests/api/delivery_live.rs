@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::{
     cameras::req,
-    delivery::{WAIT, configure, parse, parts, settled},
+    delivery::{WAIT, configure, parse, parts, settled, verification_path},
     helpers::TestApp,
     live::{RtspServer, mount},
     peers::{LineStandin, SmtpSink, eventually},
@@ -55,20 +55,8 @@ async fn a_camera_alert_reaches_mail_and_line_and_status_changes_are_sent() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{add}");
     let mails = smtp.wait_for(1, WAIT).await;
-    let m = parse(&mails[0]);
-    let mut all = Vec::new();
-    parts(&m, &mut all);
-    let text = all
-        .iter()
-        .find(|p| p.ctype.mimetype == "text/plain")
-        .expect("plain")
-        .get_body()
-        .expect("body");
-    let link = text
-        .split_whitespace()
-        .find(|w| w.contains("/email_recipients/verify?token="))
-        .expect("link");
-    let path = link.trim_start_matches("http://visionflow.test");
+    let path = verification_path(&mails[0]);
+    let path = path.as_str();
     assert_eq!(app.get(path, &[]).await.status, StatusCode::OK);
     let (status, _) = req(&app, Method::POST, "/line_tokens", &user, Some(json!({
         "token": "goodLiveToken0123456789", "name": "警衛群組", "target_id": "Cabcdef0123456789abcdef0123456789",

@@ -3,9 +3,8 @@
 //! TCP connection.
 
 use std::{
-    io::{BufRead as _, BufReader},
     path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::Duration,
 };
 
@@ -63,29 +62,11 @@ impl RtspServer {
 
     fn spawn(&mut self) {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/rtsp_server.py");
-        let mut child = Command::new(python())
-            .arg(script)
+        let mut cmd = Command::new(python());
+        cmd.arg(script)
             .args(["--port", &self.port.to_string()])
-            .args(&self.args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start rtsp_server.py");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("rtsp server READY line");
-        let port = line
-            .trim()
-            .strip_prefix("READY ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected rtsp server output {line:?}"));
+            .args(&self.args);
+        let (child, port) = crate::peers::spawn_ready(&mut cmd, "rtsp_server.py");
         self.port = port;
         self.child = Some(child);
     }

@@ -23,6 +23,32 @@ use axum::{
 };
 use serde_json::{Value, json};
 
+/// Starts a helper process that prints `READY <port>` once it listens; answers it and the
+/// port (panics after 20 s without that line).
+pub fn spawn_ready(cmd: &mut Command, what: &str) -> (Child, u16) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {what}: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what}: no READY line"));
+    let port = line
+        .trim()
+        .strip_prefix("READY ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected {what} output {line:?}"));
+    (child, port)
+}
+
 /// The Python with aiosmtpd (`VF_SMTP_PYTHON`, else `data/venv/bin/python`).
 fn smtp_python() -> PathBuf {
     std::env::var_os("VF_SMTP_PYTHON")
@@ -56,28 +82,10 @@ impl SmtpSink {
         }
         let dir = tempfile::tempdir().expect("mail dir");
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/smtp_sink.py");
-        let mut child = Command::new(smtp_python())
-            .arg(script)
-            .args(["--dir", &dir.path().display().to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start smtp_sink.py");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("READY line");
-        let port = line
-            .trim()
-            .strip_prefix("READY ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected smtp sink output {line:?}"));
+        let mut cmd = Command::new(smtp_python());
+        cmd.arg(script)
+            .args(["--dir", &dir.path().display().to_string()]);
+        let (child, port) = spawn_ready(&mut cmd, "smtp_sink.py");
         Some(Self { child, port, dir })
     }
 
