@@ -109,6 +109,73 @@ impl YoloDetector {
         })
     }
 
+    /// Detects objects in several interleaved RGB8 images with one forward pass (a batch
+    /// `[N, 3, H, W]` of letterboxed inputs at the model's `imgsz`); answers per image what
+    /// [`Self::detect`] would.
+    ///
+    /// # Errors
+    /// Candle errors.
+    pub fn detect_batch(
+        &self,
+        images: &[(&[u8], usize, usize)],
+        params: &DetectParams,
+    ) -> Result<Vec<Vec<Instance>>, ModelError> {
+        if images.is_empty() {
+            return Ok(Vec::new());
+        }
+        let [ih, iw] = self.info.imgsz;
+        let mut input = Vec::with_capacity(images.len() * 3 * ih * iw);
+        let mut boxes = Vec::with_capacity(images.len());
+        for (rgb, w, h) in images {
+            let (x, lb) = preprocess::letterbox(rgb, *w, *h, iw, ih);
+            input.extend_from_slice(&x);
+            boxes.push(lb);
+        }
+        let x = Tensor::from_vec(input, (images.len(), 3, ih, iw), &self.device)?;
+        let out = self.model.forward(&x)?;
+        let mut all = Vec::with_capacity(images.len());
+        for (i, letterbox) in boxes.into_iter().enumerate() {
+            let preds = out.preds.get(i)?.flatten_all()?.to_vec1::<f32>()?;
+            let protos = match &out.protos {
+                Some(p) => {
+                    let p = p.get(i)?;
+                    let (nm, mh, mw) = p.dims3()?;
+                    Some((p.flatten_all()?.to_vec1::<f32>()?, [nm, mh, mw]))
+                }
+                None => None,
+            };
+            all.push(self.instances(
+                RawOutput {
+                    preds,
+                    protos,
+                    letterbox,
+                },
+                params,
+            ));
+        }
+        Ok(all)
+    }
+
+    /// Decodes a raw answer into detections with their masks.
+    fn instances(&self, raw: RawOutput, params: &DetectParams) -> Vec<Instance> {
+        let nm = raw.protos.as_ref().map_or(0, |(_, s)| s[0]);
+        let dets = postprocess::decode(
+            &raw.preds,
+            self.info.yolo.num_classes,
+            nm,
+            params,
+            &raw.letterbox,
+        );
+        dets.into_iter()
+            .map(|d| {
+                let mask = raw.protos.as_ref().map(|(p, [nm, mh, mw])| {
+                    postprocess::mask(&d, p, *nm, *mh, *mw, &raw.letterbox)
+                });
+                Instance { detection: d, mask }
+            })
+            .collect()
+    }
+
     /// The raw network run and NMS decode shared by [`Self::detect`] and
     /// [`Self::detect_boxes`]: detections, segment prototypes, letterbox.
     fn decoded(
@@ -141,23 +208,7 @@ impl YoloDetector {
         height: usize,
         params: &DetectParams,
     ) -> Result<Vec<Instance>, ModelError> {
-        let (
-            dets,
-            RawOutput {
-                protos,
-                letterbox: lb,
-                ..
-            },
-        ) = self.decoded(rgb, width, height, params)?;
-        Ok(dets
-            .into_iter()
-            .map(|d| {
-                let mask = protos
-                    .as_ref()
-                    .map(|(p, [nm, mh, mw])| postprocess::mask(&d, p, *nm, *mh, *mw, &lb));
-                Instance { detection: d, mask }
-            })
-            .collect())
+        Ok(self.instances(self.forward_raw(rgb, width, height)?, params))
     }
 
     /// Detects objects without computing instance masks (live analysis needs only boxes;

@@ -563,17 +563,17 @@ impl Head {
                 }
             }
         }
-        let x = Tensor::cat(&per_level, 2)?; // [1, 4*reg_max + nc, A]
-        let a = x.dim(2)?;
+        let x = Tensor::cat(&per_level, 2)?; // [B, 4*reg_max + nc, A]
+        let (batch, a) = (x.dim(0)?, x.dim(2)?);
         let dev = x.device();
         let box_dist = x.narrow(1, 0, 4 * self.reg_max)?;
         let cls = x.narrow(1, 4 * self.reg_max, self.num_classes)?;
         // DFL: softmax over the bins, expectation over bin index.
-        let bins = box_dist.reshape((1, 4, self.reg_max, a))?;
+        let bins = box_dist.reshape((batch, 4, self.reg_max, a))?;
         let probs = candle_nn::ops::softmax(&bins, 2)?;
         let idx =
             Tensor::arange(0f32, self.reg_max as f32, dev)?.reshape((1, 1, self.reg_max, 1))?;
-        let dist = probs.broadcast_mul(&idx)?.sum(2)?; // [1, 4, A]
+        let dist = probs.broadcast_mul(&idx)?.sum(2)?; // [B, 4, A]
         let anchors = Tensor::cat(
             &[
                 Tensor::from_vec(anchors_x, (1, 1, a), dev)?,
@@ -584,8 +584,8 @@ impl Head {
         let strides_t = Tensor::from_vec(stride_vals, (1, 1, a), dev)?;
         let lt = dist.narrow(1, 0, 2)?;
         let rb = dist.narrow(1, 2, 2)?;
-        let x1y1 = (&anchors - &lt)?;
-        let x2y2 = (&anchors + &rb)?;
+        let x1y1 = anchors.broadcast_sub(&lt)?;
+        let x2y2 = anchors.broadcast_add(&rb)?;
         let cxy = ((&x1y1 + &x2y2)? / 2.0)?;
         let wh = (&x2y2 - &x1y1)?;
         let dbox = Tensor::cat(&[&cxy, &wh], 1)?.broadcast_mul(&strides_t)?;
@@ -614,10 +614,10 @@ impl Head {
 /// What a forward pass returns.
 #[derive(Debug, Clone)]
 pub struct YoloOutput {
-    /// `[1, 4 + nc (+ nm), A]`: cx, cy, w, h (input pixels), class scores (0–1), mask
+    /// `[B, 4 + nc (+ nm), A]`: cx, cy, w, h (input pixels), class scores (0–1), mask
     /// coefficients.
     pub preds: Tensor,
-    /// Segment models: prototypes `[1, nm, H/4, W/4]`.
+    /// Segment models: prototypes `[B, nm, H/4, W/4]`.
     pub protos: Option<Tensor>,
 }
 

@@ -142,3 +142,39 @@ fn the_bus_is_found_where_the_reference_says() {
     let area = bus.mask.as_ref().expect("mask").area();
     assert!(area > 300_000 && area < 450_000, "{area}");
 }
+
+/// One forward pass over a batch answers what one pass per image does (the segment model:
+/// boxes, classes, confidences and masks).
+#[test]
+fn a_batch_answers_what_single_images_do() {
+    let Some((models, samples)) = crate::data() else {
+        return;
+    };
+    let det = YoloDetector::load(&models.join("vehicles"), &candle_core::Device::Cpu)
+        .expect("model loads");
+    let imgs: Vec<_> = ["bus", "zidane"]
+        .iter()
+        .map(|n| images::open(&samples.join(format!("{n}.jpg"))).expect("image"))
+        .collect();
+    let params = DetectParams::default();
+    let inputs: Vec<(&[u8], usize, usize)> = imgs
+        .iter()
+        .map(|i| (i.data.as_slice(), i.width, i.height))
+        .collect();
+    let batch = det.detect_batch(&inputs, &params).expect("batch");
+    assert_eq!(batch.len(), 2);
+    for (img, got) in imgs.iter().zip(&batch) {
+        let one = det
+            .detect(&img.data, img.width, img.height, &params)
+            .expect("single");
+        assert_eq!(got.len(), one.len(), "same number of instances");
+        for (a, b) in got.iter().zip(&one) {
+            assert_eq!(a.detection.class_id, b.detection.class_id);
+            assert!((a.detection.confidence - b.detection.confidence).abs() < 1e-3);
+            assert!(iou(&a.detection.bbox, &b.detection.bbox) > 0.999);
+            let (ma, mb) = (a.mask.as_ref().expect("mask"), b.mask.as_ref().expect("mask"));
+            assert!(ma.iou(mb) > 0.99);
+        }
+    }
+    assert!(!batch[0].is_empty(), "the bus is found");
+}
