@@ -21,6 +21,76 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::delivery::settings::{DeliverySettings, LineSettings, SmtpSettings, SmtpTls};
 
+/// The inspection group (inspection-api.zh-CN.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InspectionSettings {
+    /// The YOLO-seg model that finds "defects" (an installed model name; a user's own
+    /// export via `visionflow models import`). Default: the installed `vehicles` model.
+    pub model: String,
+    /// IANA time zone of the records' `date` / `time` and of day boundaries (`Asia/Taipei`).
+    pub timezone: String,
+    /// Most images in one `POST /api/detect` (more → 413).
+    pub max_images: usize,
+    /// Images per forward pass inside a batch.
+    pub batch_size: usize,
+}
+
+impl Default for InspectionSettings {
+    fn default() -> Self {
+        Self {
+            model: "vehicles".into(),
+            timezone: "UTC".into(),
+            max_images: 32,
+            batch_size: 4,
+        }
+    }
+}
+
+impl InspectionSettings {
+    /// The configured time zone.
+    ///
+    /// # Errors
+    /// Not an IANA name; limits out of range.
+    pub fn tz(&self) -> anyhow::Result<chrono_tz::Tz> {
+        anyhow::ensure!(
+            (1..=256).contains(&self.max_images) && (1..=64).contains(&self.batch_size),
+            "inspection.max_images must be in 1–256 and inspection.batch_size in 1–64"
+        );
+        self.timezone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "inspection.timezone {:?} is not an IANA time zone like Asia/Taipei",
+                self.timezone
+            )
+        })
+    }
+}
+
+/// An OpenAI-compatible chat-completions endpoint (`POST <base_url>/chat/completions`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AiSettings {
+    /// Base URL (`https://api.openai.com/v1`, a local server's `/v1`); unset = AI off (503).
+    pub base_url: Option<String>,
+    /// Model name sent with each request.
+    pub model: String,
+    /// Bearer key (a secret; never in the repository).
+    pub api_key: Option<SecretString>,
+    /// Request timeout, seconds.
+    pub timeout_secs: f64,
+}
+
+impl Default for AiSettings {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            model: "gpt-4o-mini".into(),
+            api_key: None,
+            timeout_secs: 60.0,
+        }
+    }
+}
+
 /// Secrets at rest ([`crate::crypto::SecretBox`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -68,6 +138,10 @@ pub struct Settings {
     pub line: LineSettings,
     /// The delivery workers.
     pub delivery: DeliverySettings,
+    /// The inspection group.
+    pub inspection: InspectionSettings,
+    /// The OpenAI-compatible chat endpoint of the inspection group's AI analysis.
+    pub ai: AiSettings,
 }
 
 impl Default for Settings {
@@ -90,6 +164,8 @@ impl Default for Settings {
             smtp: SmtpSettings::default(),
             line: LineSettings::default(),
             delivery: DeliverySettings::default(),
+            inspection: InspectionSettings::default(),
+            ai: AiSettings::default(),
         }
     }
 }

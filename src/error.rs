@@ -60,6 +60,8 @@ pub enum AppError {
         /// Seconds.
         retry_after: u64,
     },
+    /// The request is larger than a limit (`PAYLOAD_TOO_LARGE`, REST 413).
+    PayloadTooLarge(String),
     /// Anything unexpected. Logged; the client sees a generic message.
     Internal(Arc<anyhow::Error>),
 }
@@ -144,6 +146,7 @@ impl AppError {
             Self::Conflict { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Unavailable { .. } => "UNAVAILABLE",
+            Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -210,6 +213,7 @@ impl From<AppError> for async_graphql::Error {
                 ext.set("retryAfter", retry_after);
                 message
             }
+            AppError::PayloadTooLarge(message) => message,
             AppError::Internal(err) => {
                 tracing::error!(error = ?err, "internal error");
                 "Internal server error".to_owned()

@@ -83,6 +83,13 @@ pub enum Event {
         /// The result.
         frame: Arc<crate::live::analysis::FrameResult>,
     },
+    /// An inspection batch was stored.
+    InspectionCompleted {
+        /// Owner.
+        account_id: Uuid,
+        /// The records, in upload order.
+        record_ids: Vec<i32>,
+    },
     /// Deliveries were queued (wakes the delivery workers).
     DeliveriesQueued {
         /// Owner.

@@ -15,7 +15,7 @@ use crate::{
     delivery::{Deliveries, DeliveryParts},
     domain::{
         accounts::AccountService, alpr::AlprService, cameras::CameraService,
-        channels::ChannelService, parking::ParkingService,
+        channels::ChannelService, inspection::InspectionService, parking::ParkingService,
     },
     events::{EventBus, InProcessBus},
     graphql, http,
@@ -51,6 +51,8 @@ pub struct App {
     pub channels: ChannelService,
     /// The delivery workers (outbox).
     pub deliveries: Arc<Deliveries>,
+    /// Inspection batches, records and AI analysis.
+    pub inspection: InspectionService,
 }
 
 impl Deref for AppState {
@@ -116,6 +118,14 @@ impl AppState {
         )
         .with_webhook_hosts(settings.delivery.webhook_allowed_hosts.clone());
         let alpr = AlprService::new(db.clone(), inference.clone(), store.clone(), bus.clone());
+        let inspection = InspectionService::new(
+            db.clone(),
+            inference.clone(),
+            store.clone(),
+            bus.clone(),
+            &settings.inspection,
+            &settings.ai,
+        )?;
         let parking = ParkingService::new(
             db.clone(),
             alpr.clone(),
@@ -161,6 +171,7 @@ impl AppState {
             cameras,
             channels,
             deliveries,
+            inspection,
         })))
     }
 

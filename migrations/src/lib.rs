@@ -11,6 +11,7 @@ mod m20261121_000003_parking;
 mod m20261121_000004_artifact_paths;
 mod m20261201_000005_cameras;
 mod m20261202_000006_delivery;
+mod m20261202_000007_inspection;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_artifact_paths::Migration),
             Box::new(m20261201_000005_cameras::Migration),
             Box::new(m20261202_000006_delivery::Migration),
+            Box::new(m20261202_000007_inspection::Migration),
         ]
     }
 }

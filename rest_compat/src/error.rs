@@ -289,6 +289,37 @@ impl ErrorStyle for FastApiStyle {
     }
 }
 
+/// The `inspection` group's style (inspection-api.zh-CN.md is a Flask service):
+/// `{"error": "message"}` plus `"details"` for what went wrong in a field (`Invalid image data
+/// for a.jpg` with the decoder's reason); validation failures are 400, as the document's
+/// `No images provided` and `Invalid image data` are.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FlaskStyle;
+
+impl ErrorStyle for FlaskStyle {
+    fn render(&self, error: &RestError) -> (StatusCode, Value) {
+        let status = match error.code {
+            ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+            other => other.default_status(),
+        };
+        let message = if error.code == ErrorCode::Internal {
+            "Internal Server Error".to_owned()
+        } else {
+            error.message.clone()
+        };
+        let mut body = serde_json::json!({ "error": message });
+        match error.fields.len() {
+            0 => {}
+            1 => {
+                let msgs = error.fields.values().next().expect("one field");
+                body["details"] = Value::String(msgs.join("; "));
+            }
+            _ => body["details"] = serde_json::json!(error.fields),
+        }
+        (status, body)
+    }
+}
+
 /// The `parking` group's style (parking-vehicle-api.zh-TW.txt is a Django REST framework
 /// service): validation failures are 400 with `{"field": ["message"]}` (or
 /// `{"detail": "message"}` when no field is named); everything else `{"detail": "message"}`

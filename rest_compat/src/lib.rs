@@ -33,7 +33,9 @@ use axum::{
 use serde_json::Value;
 
 pub use coerce::{Body, FilePart, Inputs};
-pub use error::{DrfStyle, ErrorCode, ErrorStyle, FastApiStyle, MonitorStyle, RestError};
+pub use error::{
+    DrfStyle, ErrorCode, ErrorStyle, FastApiStyle, FlaskStyle, MonitorStyle, RestError,
+};
 pub use operation::{OperationError, StoredOperation, VarType, VariableDef};
 
 /// Turns the HTTP request parts into request data for the GraphQL request (authentication);
@@ -67,6 +69,9 @@ pub struct Route {
     /// OpenAPI links from this route's success answer to other operations:
     /// `(name, operationId of the target, {target parameter: runtime expression})`.
     pub links: Vec<(&'static str, String, Value)>,
+    /// Still served but superseded: answers carry `Deprecation: true` (RFC 9745) and the
+    /// OpenAPI operation is marked `deprecated`.
+    pub deprecated: bool,
 }
 
 impl Route {
@@ -82,7 +87,15 @@ impl Route {
             constraints: Vec::new(),
             public: false,
             links: Vec::new(),
+            deprecated: false,
         }
+    }
+
+    /// Marks the route deprecated (see [`Route::deprecated`]).
+    #[must_use]
+    pub fn deprecate(mut self) -> Self {
+        self.deprecated = true;
+        self
     }
 
     /// Constrains the input `name` (a JSON Schema fragment: `minimum`, `maximum`,
@@ -240,6 +253,7 @@ pub fn groups() -> Vec<Group> {
         groups::monitor::group(),
         groups::alpr::group(),
         groups::parking::group(),
+        groups::inspection::group(),
     ]
 }
 
@@ -385,7 +399,12 @@ async fn handle<E: Executor>(
         Some(t) => shape::apply(t, &data),
         None => data,
     };
-    Ok((route.status, axum::Json(body)).into_response())
+    let mut resp = (route.status, axum::Json(body)).into_response();
+    if route.deprecated {
+        resp.headers_mut()
+            .insert("deprecation", http::HeaderValue::from_static("true"));
+    }
+    Ok(resp)
 }
 
 /// Which request fields came from the path and the query (the rest: the body), so errors

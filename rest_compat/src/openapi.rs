@@ -164,6 +164,9 @@ pub fn document(groups: &[Group], sdl: &str, title: &str, version: &str) -> Valu
                 "operationId".into(),
                 json!(operation_id(&route.method, route.path)),
             );
+            if route.deprecated {
+                op.insert("deprecated".into(), json!(true));
+            }
             op.insert(
                 "description".into(),
                 json!(format!(

@@ -5,5 +5,6 @@ pub mod accounts;
 pub mod alpr;
 pub mod cameras;
 pub mod channels;
+pub mod inspection;
 pub mod parking;
 pub mod validate;

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod alpr;
 pub mod cameras;
 pub mod channels;
+pub mod inspection;
 pub mod loader;
 pub mod paging;
 pub mod parking;
@@ -26,6 +27,7 @@ pub struct Query(
     alpr::AlprQuery,
     cameras::CameraQuery,
     channels::ChannelQuery,
+    inspection::InspectionQuery,
     parking::ParkingQuery,
 );
 
@@ -36,6 +38,7 @@ pub struct Mutation(
     alpr::AlprMutation,
     cameras::CameraMutation,
     channels::ChannelMutation,
+    inspection::InspectionMutation,
     parking::ParkingMutation,
 );
 
@@ -46,6 +49,7 @@ pub struct Subscription(
     alpr::AlprSubscription,
     cameras::CameraSubscription,
     channels::ChannelSubscription,
+    inspection::InspectionSubscription,
     parking::ParkingSubscription,
 );
 

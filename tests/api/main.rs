@@ -17,6 +17,7 @@ mod delivery;
 mod delivery_live;
 mod graphiql;
 mod health;
+mod inspection;
 mod live;
 mod parking;
 mod peers;

@@ -172,7 +172,10 @@ fn a_batch_answers_what_single_images_do() {
             assert_eq!(a.detection.class_id, b.detection.class_id);
             assert!((a.detection.confidence - b.detection.confidence).abs() < 1e-3);
             assert!(iou(&a.detection.bbox, &b.detection.bbox) > 0.999);
-            let (ma, mb) = (a.mask.as_ref().expect("mask"), b.mask.as_ref().expect("mask"));
+            let (ma, mb) = (
+                a.mask.as_ref().expect("mask"),
+                b.mask.as_ref().expect("mask"),
+            );
             assert!(ma.iou(mb) > 0.99);
         }
     }

@@ -1,5 +1,6 @@
 //! The documented groups (`../shared/spec/ENDPOINTS.md`), one module each.
 
 pub mod alpr;
+pub mod inspection;
 pub mod monitor;
 pub mod parking;

@@ -6,6 +6,7 @@ pub mod camera;
 pub mod delivery;
 pub mod detection_session;
 pub mod email_recipient;
+pub mod inspection_record;
 pub mod line_token;
 pub mod location;
 pub mod notification;
