@@ -6,7 +6,7 @@
 //! A constraint is a JSON Schema fragment over the variable's value; the supported keywords
 //! are `minimum`, `maximum`, `minLength`, `maxLength` (characters, after trimming when
 //! `x-trim` is true), `pattern` (anchored by the author), `enum` and `format: date-time`
-//! (RFC 3339). `"x-message"` replaces the generic message with the document's wording.
+//! (RFC 3339) or `format: date` (`YYYY-MM-DD`, a real calendar day). `"x-message"` replaces the generic message with the document's wording.
 //! `"x-resolver": true` marks a constraint the resolver enforces in the
 //! document's own words (DRF's "This field may not be blank."): published, not re-checked
 //! here; the contract tests keep the two in step.
@@ -80,6 +80,11 @@ fn check_inner(value: &Value, schema: &Value) -> Result<(), String> {
         if schema.get("format").and_then(Value::as_str) == Some("date-time") && !is_date_time(s) {
             return Err("must be an ISO 8601 date-time, e.g. 2025-07-03T00:00:00Z".to_owned());
         }
+        if schema.get("format").and_then(Value::as_str) == Some("date")
+            && chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").is_err()
+        {
+            return Err("must be a date YYYY-MM-DD".to_owned());
+        }
     }
     if let Some(Value::Array(allowed)) = schema.get("enum")
         && !allowed.contains(value)
@@ -114,6 +119,12 @@ mod tests {
         assert!(check(&json!(7), &days).is_ok());
         assert_eq!(check(&json!(0), &days), Err("must be ≥ 1".into()));
         assert!(check(&json!(366), &days).is_err());
+        let day = json!({"format": "date"});
+        assert!(check(&json!("2026-02-28"), &day).is_ok());
+        assert_eq!(
+            check(&json!("2026-02-30"), &day),
+            Err("must be a date YYYY-MM-DD".into())
+        );
         let name = json!({"minLength": 1, "maxLength": 3, "x-trim": true});
         assert_eq!(check(&json!("  "), &name), Err("must not be blank".into()));
         assert!(check(&json!("abcd"), &name).is_err());

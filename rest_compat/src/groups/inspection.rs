@@ -30,7 +30,7 @@ fn search_row(dice: bool) -> serde_json::Value {
 
 /// The inspection group's routes.
 pub fn group() -> Group {
-    let date = json!({"pattern": "^\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\\s*$", "x-trim": true});
+    let date = json!({"format": "date"});
     Group {
         name: "inspection",
         style: Arc::new(FlaskStyle),
