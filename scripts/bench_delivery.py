@@ -17,14 +17,11 @@ deliveries in one transaction) as fast as one client can, and measures:
 import argparse
 import http.server
 import json
-import os
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
+
+from vf_bench import call, login, server
 
 seen = {"line": [], "hook": []}
 lock = threading.Lock()
@@ -59,20 +56,8 @@ class Peer(http.server.BaseHTTPRequestHandler):
         self.reply(200, {"sentMessages": [{"id": "1"}]})
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def call(base, method, path, body=None, token=None):
-    req = urllib.request.Request(base + path, method=method)
-    req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", "Bearer " + token)
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(req, data, timeout=30) as r:
-        return json.loads(r.read() or b"null")
 
 
 def rss(pid):
@@ -93,66 +78,41 @@ def main():
     peer = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Peer)
     threading.Thread(target=peer.serve_forever, daemon=True).start()
     peer_base = f"http://127.0.0.1:{peer.server_address[1]}"
-    port = free_port()
-    data = tempfile.mkdtemp(prefix="vf-bench-delivery-")
-    env = dict(os.environ)
-    env.update({
-        "VISIONFLOW_LISTEN": f"127.0.0.1:{port}",
-        "VISIONFLOW_DATA_DIR": data,
-        "VISIONFLOW_INFERENCE__ENABLED": "false",
-        "VISIONFLOW_LINE__API_BASE": peer_base,
-        "VISIONFLOW_LOG__LEVEL": "warn",
-    })
-    srv = subprocess.Popen([a.binary, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    settings = {"VISIONFLOW_INFERENCE__ENABLED": "false", "VISIONFLOW_LINE__API_BASE": peer_base}
     try:
-        for _ in range(100):
-            try:
-                call(base, "GET", "/healthz")
-                break
-            except Exception:
-                time.sleep(0.1)
-        call(base, "POST", "/register", {"username": "bench", "email": "bench@example.com", "password": "secure_password_123"})
-        tok = call(base, "POST", "/login", {"username": "bench", "password": "secure_password_123"})["access_token"]
-        cam = call(base, "POST", "/cameras", {"name": "bench", "stream_url": "rtsp://127.0.0.1:9/none", "recognition": False}, tok)["data"]["id"]
-        call(base, "POST", "/line_tokens", {"token": "benchToken0123456789", "name": "bench", "target_id": "Ubench"}, tok)
-        q = 'mutation($u: String!) { createWebhookEndpoint(input: {url: $u, eventTypes: ["alerts"]}) { secret } }'
-        call(base, "POST", "/graphql", {"query": q, "variables": {"u": peer_base + "/hook"}}, tok)
-        before = rss(srv.pid)
-        t0 = time.monotonic()
-        for i in range(a.alerts):
-            r = call(base, "POST", "/notifications", {"camera_id": cam, "message": f"burst {i}", "detection_type": "person", "confidence": 0.9}, tok)
-            assert r["data"]["notification_sent"] is True, r
-        t_enqueue = time.monotonic() - t0
-        peak = rss(srv.pid)
-        count_q = '{ deliveries(status: "pending", first: 0) { totalCount } }'
-        while True:
-            pending = call(base, "POST", "/graphql", {"query": count_q}, tok)["data"]["deliveries"]["totalCount"]
-            if pending == 0:
-                break
-            time.sleep(0.05)
-        t_drain = time.monotonic() - t0
-        failed = call(base, "POST", "/graphql", {"query": '{ deliveries(status: "failed", first: 0) { totalCount } }'}, tok)["data"]["deliveries"]["totalCount"]
-        end = rss(srv.pid)
-        with lock:
-            line, hook = list(seen["line"]), list(seen["hook"])
-        print(f"alerts                 {a.alerts} (2 deliveries each: LINE push + webhook)")
-        print(f"enqueue (1 client)     {t_enqueue:.2f} s = {a.alerts / t_enqueue:.0f} notifications/s")
-        print(f"drain (from first req) {t_drain:.2f} s = {2 * a.alerts / t_drain:.0f} deliveries/s")
-        print(f"LINE messages          {len(line)} ({len(set(line))} distinct retry keys)")
-        print(f"webhooks               {len(hook)} ({len(set(hook))} distinct ids)")
-        print(f"failed deliveries      {failed}")
-        print(f"server RSS             before {before['VmRSS']:.0f} MiB, after enqueue {peak['VmRSS']:.0f} MiB, "
-              f"end {end['VmRSS']:.0f} MiB, peak {end['VmHWM']:.0f} MiB")
-        ok = len(line) == len(set(line)) == a.alerts and len(hook) == len(set(hook)) == a.alerts and failed == 0
-        return 0 if ok else 1
+        with server(a.binary, settings) as (base, srv):
+            tok = login(base)
+            cam = call(base, "POST", "/cameras", {"name": "bench", "stream_url": "rtsp://127.0.0.1:9/none", "recognition": False}, tok)["data"]["id"]
+            call(base, "POST", "/line_tokens", {"token": "benchToken0123456789", "name": "bench", "target_id": "Ubench"}, tok)
+            q = 'mutation($u: String!) { createWebhookEndpoint(input: {url: $u, eventTypes: ["alerts"]}) { secret } }'
+            call(base, "POST", "/graphql", {"query": q, "variables": {"u": peer_base + "/hook"}}, tok)
+            before = rss(srv.pid)
+            t0 = time.monotonic()
+            for i in range(a.alerts):
+                r = call(base, "POST", "/notifications", {"camera_id": cam, "message": f"burst {i}", "detection_type": "person", "confidence": 0.9}, tok)
+                assert r["data"]["notification_sent"] is True, r
+            t_enqueue = time.monotonic() - t0
+            peak = rss(srv.pid)
+            count = lambda status: call(base, "POST", "/graphql", {"query": f'{{ deliveries(status: "{status}", first: 0) {{ totalCount }} }}'}, tok)["data"]["deliveries"]["totalCount"]
+            while count("pending"):
+                time.sleep(0.05)
+            t_drain = time.monotonic() - t0
+            failed = count("failed")
+            end = rss(srv.pid)
     finally:
-        srv.terminate()
-        try:
-            srv.wait(15)
-        except subprocess.TimeoutExpired:
-            srv.kill()
         peer.shutdown()
+    with lock:
+        line, hook = list(seen["line"]), list(seen["hook"])
+    print(f"alerts                 {a.alerts} (2 deliveries each: LINE push + webhook)")
+    print(f"enqueue (1 client)     {t_enqueue:.2f} s = {a.alerts / t_enqueue:.0f} notifications/s")
+    print(f"drain (from first req) {t_drain:.2f} s = {2 * a.alerts / t_drain:.0f} deliveries/s")
+    print(f"LINE messages          {len(line)} ({len(set(line))} distinct retry keys)")
+    print(f"webhooks               {len(hook)} ({len(set(hook))} distinct ids)")
+    print(f"failed deliveries      {failed}")
+    print(f"server RSS             before {before['VmRSS']:.0f} MiB, after enqueue {peak['VmRSS']:.0f} MiB, "
+          f"end {end['VmRSS']:.0f} MiB, peak {end['VmHWM']:.0f} MiB")
+    ok = len(line) == len(set(line)) == a.alerts and len(hook) == len(set(hook)) == a.alerts and failed == 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

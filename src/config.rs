@@ -32,7 +32,9 @@ pub struct InspectionSettings {
     pub timezone: String,
     /// Most images in one `POST /api/detect` (more → 413).
     pub max_images: usize,
-    /// Images per forward pass inside a batch.
+    /// Images per forward pass inside a batch. 1 on CPU: `scripts/bench_inspection.py`
+    /// measured batched passes ~20 % slower per image there (candle's CPU convolutions);
+    /// raise it with the `cuda` feature.
     pub batch_size: usize,
 }
 
@@ -42,7 +44,7 @@ impl Default for InspectionSettings {
             model: "vehicles".into(),
             timezone: "UTC".into(),
             max_images: 32,
-            batch_size: 4,
+            batch_size: 1,
         }
     }
 }

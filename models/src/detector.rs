@@ -156,16 +156,21 @@ impl YoloDetector {
         Ok(all)
     }
 
-    /// Decodes a raw answer into detections with their masks.
-    fn instances(&self, raw: RawOutput, params: &DetectParams) -> Vec<Instance> {
+    /// NMS decode of a raw answer (source-pixel boxes, mask coefficients kept).
+    fn decode(&self, raw: &RawOutput, params: &DetectParams) -> Vec<Detection> {
         let nm = raw.protos.as_ref().map_or(0, |(_, s)| s[0]);
-        let dets = postprocess::decode(
+        postprocess::decode(
             &raw.preds,
             self.info.yolo.num_classes,
             nm,
             params,
             &raw.letterbox,
-        );
+        )
+    }
+
+    /// Decodes a raw answer into detections with their masks.
+    fn instances(&self, raw: RawOutput, params: &DetectParams) -> Vec<Instance> {
+        let dets = self.decode(&raw, params);
         dets.into_iter()
             .map(|d| {
                 let mask = raw.protos.as_ref().map(|(p, [nm, mh, mw])| {
@@ -174,27 +179,6 @@ impl YoloDetector {
                 Instance { detection: d, mask }
             })
             .collect()
-    }
-
-    /// The raw network run and NMS decode shared by [`Self::detect`] and
-    /// [`Self::detect_boxes`]: detections, segment prototypes, letterbox.
-    fn decoded(
-        &self,
-        rgb: &[u8],
-        width: usize,
-        height: usize,
-        params: &DetectParams,
-    ) -> Result<(Vec<Detection>, RawOutput), ModelError> {
-        let raw = self.forward_raw(rgb, width, height)?;
-        let nm = raw.protos.as_ref().map_or(0, |(_, s)| s[0]);
-        let dets = postprocess::decode(
-            &raw.preds,
-            self.info.yolo.num_classes,
-            nm,
-            params,
-            &raw.letterbox,
-        );
-        Ok((dets, raw))
     }
 
     /// Detects objects in an interleaved RGB8 image.
@@ -223,6 +207,6 @@ impl YoloDetector {
         height: usize,
         params: &DetectParams,
     ) -> Result<Vec<Detection>, ModelError> {
-        Ok(self.decoded(rgb, width, height, params)?.0)
+        Ok(self.decode(&self.forward_raw(rgb, width, height)?, params))
     }
 }
