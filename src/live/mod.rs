@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod analysis;
 pub mod annotate;
 pub mod capture;
+pub mod plate_vote;
 pub mod tracker;
 pub mod zones;
 
