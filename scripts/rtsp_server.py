@@ -19,7 +19,12 @@ Modes (IMAGE is a JPEG or PNG):
   moving  a WIDTH:HEIGHT window (3/4 of the image's width, or its full height if that is
           smaller) slides horizontally across the image and back (ping-pong, WIDTH/160 output
           pixels a frame, vertically centred), so consecutive frames differ.
-The image is decoded and scaled once; per frame only a crop (moving) and the encoder run.
+  zoom    a window zooming in over --zoom-secs (default 4) from the whole image (at the output
+          aspect) to 40 % of it around --zoom-center X,Y (fractions of the image, default
+          0.5,0.5), then starting again: a vehicle approaching the camera.
+          The window is cut from the image scaled 2.5x and scaled back to WIDTHxHEIGHT, so the
+          close frames keep their detail.
+The image is decoded and scaled once; per frame only a crop (moving, zoom) and the encoder run.
 Both are live (imagefreeze is-live=true, timestamps from the pipeline clock): a client gets a
 steady FPS. Encoding: x264enc tune=zerolatency speed-preset=ultrafast key-int-max=FPS
 threads=1 bitrate=--bitrate (default 1000 kbps up to 640x480, else 2000), rtph264pay pt=96
@@ -128,6 +133,54 @@ class Moving:
         crop.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, probe)
 
 
+class Zoom:
+    """Geometry and per-frame crop update of a `zoom` mount."""
+
+    END = 0.4   # the last window is this fraction of the first
+
+    def __init__(self, path, width, height, secs, fps, center=(0.5, 0.5)):
+        iw, ih = image_size(path)
+        aspect = width / float(height)
+        win_w = min(iw, ih * aspect)            # the first window, image pixels
+        scale = 2.5 * width / win_w              # the image scaled so the first window is 2.5x out
+        self.sw, self.sh = even(iw * scale), even(ih * scale)
+        self.w0 = min(self.sw, even(2.5 * width))
+        self.h0 = min(self.sh, even(2.5 * height))
+        self.path = path
+        self.width, self.height = width, height
+        self.period = max(2, int(secs * fps))
+        self.center = center
+
+    def window(self, k):
+        t = (k % self.period) / float(self.period - 1)
+        s = 1.0 - (1.0 - self.END) * t
+        w, h = even(self.w0 * s), even(self.h0 * s)
+        cx = self.sw * (0.5 + (self.center[0] - 0.5) * t)
+        cy = self.sh * (0.5 + (self.center[1] - 0.5) * t)
+        left = even(min(max(0.0, cx - w / 2.0), self.sw - w))
+        top = even(min(max(0.0, cy - h / 2.0), self.sh - h))
+        return left, top, self.sw - w - left, self.sh - h - top
+
+    def launch(self, args):
+        l, t, r, b = self.window(0)
+        return ("( %s ! video/x-raw,framerate=%d/1 ! videocrop name=crop left=%d right=%d top=%d "
+                "bottom=%d ! videoscale ! video/x-raw,width=%d,height=%d,pixel-aspect-ratio=1/1 ! %s )"
+                % (source(self.path, self.sw, self.sh, False), args.fps, l, r, t, b,
+                   self.width, self.height, ENC.format(fps=args.fps, kbps=args.bitrate)))
+
+    def attach(self, crop):
+        state = {"n": 0}
+
+        def probe(_pad, _info):
+            l, t, r, b = self.window(state["n"])
+            state["n"] += 1
+            for k, v in (("left", l), ("top", t), ("right", r), ("bottom", b)):
+                crop.set_property(k, v)
+            return Gst.PadProbeReturn.OK
+
+        crop.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, probe)
+
+
 def make_factory(name, mode, path, args, medias):
     factory = GstRtspServer.RTSPMediaFactory()
     if mode == "still":
@@ -138,8 +191,12 @@ def make_factory(name, mode, path, args, medias):
     elif mode == "moving":
         moving = Moving(path, args.width, args.height)
         launch = moving.launch(args)
+    elif mode == "zoom":
+        cx, _, cy = args.zoom_center.partition(",")
+        moving = Zoom(path, args.width, args.height, args.zoom_secs, args.fps, (float(cx), float(cy)))
+        launch = moving.launch(args)
     else:
-        raise ValueError("mount %s: unknown mode %r (still|moving)" % (name, mode))
+        raise ValueError("mount %s: unknown mode %r (still|moving|zoom)" % (name, mode))
     factory.set_launch(launch)
     factory.set_shared(True)
     if args.user is not None:
@@ -162,6 +219,8 @@ def main():
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--fps", type=int, default=25)
     p.add_argument("--bitrate", type=int, help="H.264 kbps (default 1000 up to 640x480, else 2000)")
+    p.add_argument("--zoom-secs", type=float, default=4.0, help="length of one zoom pass (zoom mode)")
+    p.add_argument("--zoom-center", default="0.5,0.5", help="X,Y the zoom ends around, fractions of the image")
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--mount", action="append", required=True, metavar="NAME=MODE:IMAGE")

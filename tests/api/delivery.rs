@@ -18,6 +18,7 @@ use crate::{
     cameras::req,
     helpers::{TestApp, User},
     peers::{LineAnswer, LineStandin, SmtpSink, WebhookReceiver, eventually},
+    websocket::{open, recv, send},
 };
 
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -548,7 +549,25 @@ async fn smtp_down_retries_then_fails_with_the_error_and_keeps_the_alert() {
         StatusCode::OK
     );
 
-    let mut failures = app.state.bus.subscribe();
+    // A websocket subscriber of `deliveryFailed` (graphql-transport-ws).
+    let (addr, _stop) = app.serve().await;
+    let mut ws = open(addr, "graphql-transport-ws").await;
+    send(
+        &mut ws,
+        json!({"type": "connection_init", "payload": {"Authorization": user.bearer()}}),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut ws, WAIT).await.expect("ack")["type"],
+        "connection_ack"
+    );
+    send(
+        &mut ws,
+        json!({"id": "f", "type": "subscribe", "payload": {"query":
+        "subscription { deliveryFailed { deliveryId notificationId channel error } }"}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let (n, _) = alert(&app, &user, cam, zone).await;
     let d = settled(&app, &user, n, 1).await;
     assert_eq!(d[0]["status"], "failed", "{d:?}");
@@ -557,24 +576,18 @@ async fn smtp_down_retries_then_fails_with_the_error_and_keeps_the_alert() {
         d[0]["lastError"].as_str().unwrap_or("").contains("SMTP"),
         "{d:?}"
     );
-    let failed = tokio::time::timeout(WAIT, async {
-        use futures_util::StreamExt as _;
-        while let Some(e) = failures.next().await {
-            if let visionflow::events::Event::DeliveryFailed {
-                notification_id,
-                channel,
-                ..
-            } = e
-                && notification_id == Some(n as i32)
-            {
-                return channel;
-            }
+    // The verification mail failed too (the relay is down); wait for the alert's.
+    let msg = loop {
+        let m = recv(&mut ws, WAIT).await.expect("a deliveryFailed event");
+        if m["type"] == "next" && m["payload"]["data"]["deliveryFailed"]["notificationId"] == n {
+            break m;
         }
-        String::new()
-    })
-    .await
-    .expect("deliveryFailed published");
-    assert_eq!(failed, "email");
+    };
+    let f = &msg["payload"]["data"]["deliveryFailed"];
+    assert_eq!(f["deliveryId"], d[0]["id"]);
+    assert_eq!(f["notificationId"], n);
+    assert_eq!(f["channel"], "email");
+    assert!(f["error"].as_str().unwrap_or("").contains("SMTP"), "{f}");
     let (_, list) = req(&app, Method::GET, "/notifications", &user, None).await;
     assert!(
         list["data"]

@@ -32,7 +32,14 @@ pub const MAX_DISTANCE: f32 = 1.0;
 pub fn confusable(a: char, b: char) -> bool {
     matches!(
         (a, b),
-        ('O', '0') | ('0', 'O') | ('I', '1') | ('1', 'I') | ('B', '8') | ('8', 'B') | ('S', '5') | ('5', 'S')
+        ('O', '0')
+            | ('0', 'O')
+            | ('I', '1')
+            | ('1', 'I')
+            | ('B', '8')
+            | ('8', 'B')
+            | ('S', '5')
+            | ('5', 'S')
     )
 }
 
@@ -78,7 +85,10 @@ mod tests {
 
     #[test]
     fn exact_after_normalising_whether_fuzzy_or_not() {
-        assert_eq!(matches("abc-1234", "ABC 1234", false), Some(MatchKind::Exact));
+        assert_eq!(
+            matches("abc-1234", "ABC 1234", false),
+            Some(MatchKind::Exact)
+        );
         assert_eq!(matches("abc-1234", "ABC1234", true), Some(MatchKind::Exact));
         assert_eq!(matches("", "", true), None);
     }
@@ -86,8 +96,16 @@ mod tests {
     #[test]
     fn a_near_miss_matches_only_when_enabled() {
         // One ordinary substitution, one insertion, one deletion: distance 1.
-        for (plate, entry) in [("ABC1235", "ABC1234"), ("ABC12345", "ABC1234"), ("BC1234", "ABC1234")] {
-            assert_eq!(matches(plate, entry, true), Some(MatchKind::Fuzzy), "{plate}");
+        for (plate, entry) in [
+            ("ABC1235", "ABC1234"),
+            ("ABC12345", "ABC1234"),
+            ("BC1234", "ABC1234"),
+        ] {
+            assert_eq!(
+                matches(plate, entry, true),
+                Some(MatchKind::Fuzzy),
+                "{plate}"
+            );
             assert_eq!(matches(plate, entry, false), None, "{plate} without fuzzy");
         }
         // Two confusions cost one edit in all; two ordinary errors do not match.
