@@ -219,17 +219,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (name, cols) in [(
-            "ix_line_tokens_account",
-            vec![LineTokens::AccountId, LineTokens::TokenDigest],
-        )] {
-            let mut idx = Index::create();
-            idx.name(name).table(LineTokens::Table);
-            for c in cols {
-                idx.col(c);
-            }
-            manager.create_index(idx.to_owned()).await?;
-        }
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_line_tokens_account")
+                    .table(LineTokens::Table)
+                    .col(LineTokens::AccountId)
+                    .col(LineTokens::TokenDigest)
+                    .to_owned(),
+            )
+            .await?;
         for (name, cols) in [
             (
                 "ix_deliveries_due",

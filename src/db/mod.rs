@@ -37,6 +37,29 @@ pub async fn connect(url: &str, schema: Option<&str>) -> anyhow::Result<Database
     Ok(db)
 }
 
+/// `%text%` lower-cased with `%`, `_` and `\\` escaped (for [`icontains`]).
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// `LOWER(col) LIKE '%text%'` with `%`, `_` and `\` escaped: case-insensitive contains.
+pub fn icontains(
+    col: impl sea_orm::sea_query::IntoColumnRef,
+    text: &str,
+) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
+    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(escape_like(text)).escape('\\'))
+}
+
 /// Applies every pending migration.
 ///
 /// # Errors

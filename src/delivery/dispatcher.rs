@@ -57,7 +57,6 @@ pub(super) async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
         }
         if idle || in_flight.len() >= concurrency {
             tokio::select! {
-                () = inner.wake.notified() => {}
                 Some(_) = queued.next() => {}
                 () = tokio::time::sleep(poll) => {}
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}

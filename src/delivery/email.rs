@@ -21,7 +21,7 @@ use super::{
     Message, SendError,
     settings::{SmtpSettings, SmtpTls},
 };
-use crate::{crypto::SecretBox, db::entities::email_recipient};
+use crate::{crypto::SecretBox, db::entities::email_recipient, media::html_escape};
 
 /// How long a verification link works, seconds.
 pub const VERIFY_TTL_SECS: i64 = 7 * 24 * 3600;
@@ -160,13 +160,6 @@ impl Mailer {
             .map_err(|e| SendError::Permanent(format!("mail: {e}")))?;
         self.deliver(m).await
     }
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn token_message(id: i32, email: &str, exp: i64) -> String {

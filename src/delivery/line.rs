@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
-use super::{Message, SendError, settings::LineSettings};
+use super::{Message, SendError, retry_after, settings::LineSettings};
 
 /// A token check's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,17 +56,6 @@ fn error_text(status: reqwest::StatusCode, body: &str) -> String {
         (Some(m), false) => format!("LINE {status}: {m} ({})", details.join("; ")),
         (None, _) => format!("LINE {status}"),
     }
-}
-
-/// `Retry-After` in seconds, when given as a number.
-pub(super) fn retry_after(h: &reqwest::header::HeaderMap) -> Option<f64> {
-    h.get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
 }
 
 impl LineClient {

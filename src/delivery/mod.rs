@@ -23,7 +23,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use tokio::{sync::Notify, task::JoinHandle};
+use tokio::task::JoinHandle;
 
 use crate::{crypto::SecretBox, events::EventBus, storage::ArtifactStore};
 
@@ -97,6 +97,17 @@ impl SendError {
     }
 }
 
+/// `Retry-After` in seconds, when given as a number.
+pub(crate) fn retry_after(h: &reqwest::header::HeaderMap) -> Option<f64> {
+    h.get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+}
+
 /// What the workers share.
 pub(crate) struct Inner {
     pub db: sea_orm::DatabaseConnection,
@@ -108,7 +119,6 @@ pub(crate) struct Inner {
     pub secrets: SecretBox,
     pub store: ArtifactStore,
     pub public_base: String,
-    pub wake: Notify,
     pub report_offset: chrono::FixedOffset,
 }
 
@@ -163,7 +173,6 @@ impl Deliveries {
             secrets: parts.secrets,
             store: parts.store,
             public_base: parts.public_base,
-            wake: Notify::new(),
             report_offset,
         });
         Ok(Self {
@@ -183,11 +192,6 @@ impl Deliveries {
         &self.inner.line
     }
 
-    /// Wakes the dispatcher: call after committing new deliveries.
-    pub fn wake(&self) {
-        self.inner.wake.notify_one();
-    }
-
     /// Queues the daily report of the local day `day` for every subscribed account now (the
     /// scheduler does this at `delivery.daily_report_hour`); answers the deliveries queued,
     /// 0 when that day's reports were queued before.
@@ -195,11 +199,7 @@ impl Deliveries {
     /// # Errors
     /// Database failures.
     pub async fn queue_daily_reports(&self, day: chrono::NaiveDate) -> anyhow::Result<u64> {
-        let n = reports::queue_reports(&self.inner, day).await?;
-        if n > 0 {
-            self.wake();
-        }
-        Ok(n)
+        Ok(reports::queue_reports(&self.inner, day).await?)
     }
 
     /// Starts the dispatcher and the report scheduler. Call once, inside the runtime.

@@ -222,3 +222,42 @@ pub async fn enqueue_notification(
         .await?;
     Ok(queued)
 }
+
+/// Queues `system_status` deliveries for a camera going from `before.status` to `new` —
+/// only on `online` ↔ `offline` (a start's `connecting` → `online` is not news). Call in
+/// the transaction that stores the status; answers how many were queued.
+///
+/// # Errors
+/// Database failures.
+pub async fn enqueue_status_change(
+    db: &impl ConnectionTrait,
+    account_id: Uuid,
+    before: &crate::db::entities::camera::Model,
+    new: &str,
+) -> Result<u64, sea_orm::DbErr> {
+    if !matches!(
+        (before.status.as_str(), new),
+        ("online", "offline") | ("offline", "online")
+    ) {
+        return Ok(0);
+    }
+    let at = Utc::now();
+    let msg = Message {
+        kind: "system_status".into(),
+        subject: format!("【VisionFlow】{}：{new}", before.name),
+        text: format!(
+            "攝影機 Camera: {} (#{})\n狀態 Status: {} → {new}\n時間 Time: {}",
+            before.name,
+            before.id,
+            before.status,
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        camera_id: Some(before.id),
+        camera_name: Some(before.name.clone()),
+        at,
+        data: serde_json::json!({"camera_id": before.id, "camera_name": before.name, "status": new, "previous_status": before.status}),
+        ..Message::default()
+    };
+    let cause = format!("status:{}:{}", before.id, at.timestamp_micros());
+    enqueue(db, account_id, None, &cause, &msg).await
+}

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{Inner, Message, outbox};
 use crate::db::entities::{camera, email_recipient, line_token, notification, webhook_endpoint};
+use crate::events::Event;
 
 const KIND: &str = "daily_reports";
 
@@ -52,10 +53,7 @@ pub(super) async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
         match queue_reports(&inner, day).await {
-            Ok(n) if n > 0 => {
-                tracing::info!(%day, deliveries = n, "daily reports queued");
-                inner.wake.notify_one();
-            }
+            Ok(n) if n > 0 => tracing::info!(%day, deliveries = n, "daily reports queued"),
             Ok(_) => {}
             Err(e) => tracing::warn!(%day, "daily reports not queued: {e}"),
         }
@@ -108,8 +106,15 @@ pub(super) async fn queue_reports(inner: &Inner, day: NaiveDate) -> Result<u64, 
     for account_id in accounts {
         let msg = report(inner, account_id, day, start, end).await?;
         // One INSERT (atomic by itself): a report has no other row to commit with.
-        queued +=
-            outbox::enqueue(&inner.db, account_id, None, &format!("daily:{day}"), &msg).await?;
+        let n = outbox::enqueue(&inner.db, account_id, None, &format!("daily:{day}"), &msg).await?;
+        if n > 0 {
+            // Wakes the delivery workers (of every node).
+            inner.bus.publish(Event::DeliveriesQueued {
+                account_id,
+                count: n,
+            });
+        }
+        queued += n;
     }
     Ok(queued)
 }

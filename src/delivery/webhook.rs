@@ -14,7 +14,7 @@ use serde_json::json;
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::{Message, SendError, line::retry_after};
+use super::{Message, SendError, retry_after};
 
 /// A new random secret, `whsec_` + base64 of 32 bytes.
 pub fn new_secret() -> String {

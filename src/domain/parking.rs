@@ -14,11 +14,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 use sea_orm::{
-    ActiveModelTrait as _,
-    ActiveValue::Set,
-    ColumnTrait as _, Condition, DatabaseConnection, EntityTrait as _, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _, SqlErr, TransactionTrait as _,
-    sea_query::{Expr, ExprTrait as _, Func, LikeExpr},
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, Condition, DatabaseConnection,
+    EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, SqlErr,
+    TransactionTrait as _, sea_query::Expr,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -74,24 +72,6 @@ pub fn parse_datetime(
         field,
         "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].",
     ))
-}
-
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('%');
-    for c in s.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
-/// `LOWER(col) LIKE '%text%'` with `%`, `_` and `\` escaped: case-insensitive contains.
-fn icontains(col: impl sea_orm::sea_query::IntoColumnRef, text: &str) -> Expr {
-    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(escape_like(text)).escape('\\'))
 }
 
 fn text_field(
@@ -481,7 +461,7 @@ impl ParkingService {
             .add(V::AccountId.eq(account))
             .add(V::LicensePlate.is_not_null());
         if let Some(p) = given(f.license_plate.as_deref()) {
-            c = c.add(icontains(V::LicensePlate, p));
+            c = c.add(crate::db::icontains(V::LicensePlate, p));
         }
         if let Some(b) = f.is_identified {
             c = c.add(V::IsIdentified.eq(b));
@@ -599,10 +579,10 @@ impl ParkingService {
         use parking_lot::Column as L;
         let mut c = Condition::all().add(L::AccountId.eq(account));
         if let Some(s) = given(site_id) {
-            c = c.add(icontains(L::SiteId, s));
+            c = c.add(crate::db::icontains(L::SiteId, s));
         }
         if let Some(n) = given(name) {
-            c = c.add(icontains(L::Name, n));
+            c = c.add(crate::db::icontains(L::Name, n));
         }
         let q = parking_lot::Entity::find().filter(c).order_by_asc(L::Id);
         crate::db::page(&self.db, q, offset, limit).await
@@ -1095,10 +1075,5 @@ mod tests {
         for bad in ["yesterday", "2025-13-01", "2025-07-03 25:00:00", ""] {
             assert!(parse_datetime("start_date", bad, tw).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(escape_like("A_b%"), "%a\\_b\\%%");
     }
 }

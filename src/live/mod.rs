@@ -252,8 +252,8 @@ impl LiveCameras {
         }
     }
 
-    /// Stores a status and, on an `online` ↔ `offline` change, queues `system_status`
-    /// deliveries in the same transaction. Answers how many were queued.
+    /// Stores a status and queues its `system_status` deliveries in the same transaction.
+    /// Answers how many were queued.
     async fn write_status(
         &self,
         account_id: uuid::Uuid,
@@ -270,32 +270,8 @@ impl LiveCameras {
         let txn = self.sink.db.begin().await?;
         camera::Entity::update(row).exec(&txn).await?;
         let new = c.status.as_str();
-        let queued = if matches!(
-            (before.status.as_str(), new),
-            ("online", "offline") | ("offline", "online")
-        ) {
-            let at = chrono::Utc::now();
-            let msg = crate::delivery::Message {
-                kind: "system_status".into(),
-                subject: format!("【VisionFlow】{}：{new}", before.name),
-                text: format!(
-                    "攝影機 Camera: {} (#{})\n狀態 Status: {} → {new}\n時間 Time: {}",
-                    before.name,
-                    before.id,
-                    before.status,
-                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                ),
-                camera_id: Some(before.id),
-                camera_name: Some(before.name.clone()),
-                at,
-                data: serde_json::json!({"camera_id": before.id, "camera_name": before.name, "status": new, "previous_status": before.status}),
-                ..Default::default()
-            };
-            let cause = format!("status:{}:{}", before.id, at.timestamp_micros());
-            crate::delivery::outbox::enqueue(&txn, account_id, None, &cause, &msg).await?
-        } else {
-            0
-        };
+        let queued =
+            crate::delivery::outbox::enqueue_status_change(&txn, account_id, &before, new).await?;
         txn.commit().await?;
         Ok(queued)
     }

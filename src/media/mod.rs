@@ -211,7 +211,8 @@ async fn latest_frame(
     run.await.unwrap_or_else(error_response)
 }
 
-fn html_escape(s: &str) -> String {
+/// Text made safe inside HTML (element content and quoted attributes).
+pub fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -513,15 +514,10 @@ async fn verify_recipient(State(state): State<AppState>, Query(q): Query<VerifyQ
                 .to_owned(),
         ),
     };
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
     let page = format!(
         "<!doctype html><html lang=\"zh-Hant\"><head><meta charset=\"utf-8\"><title>VisionFlow</title></head><body><h1>{}</h1><p>{}</p></body></html>",
-        esc(title),
-        esc(&detail)
+        html_escape(title),
+        html_escape(&detail)
     );
     (
         status,

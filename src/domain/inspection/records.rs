@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Days, NaiveDate, TimeZone as _, Utc};
 use sea_orm::{
     ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
-    sea_query::ExprTrait as _,
 };
 use uuid::Uuid;
 
@@ -53,6 +52,16 @@ pub struct DayStat {
 pub fn parse_date(field: &str, v: &str) -> AppResult<NaiveDate> {
     NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
         .map_err(|_| AppError::field(field, "must be a date YYYY-MM-DD"))
+}
+
+/// The calendar day (`YYYY-MM-DD`) and clock time (`HH:MM:SS`) of `at` in `tz`: a
+/// record's `date` and `time`.
+pub fn local_date_time(at: DateTime<Utc>, tz: chrono_tz::Tz) -> (String, String) {
+    let l = at.with_timezone(&tz);
+    (
+        l.format("%Y-%m-%d").to_string(),
+        l.format("%H:%M:%S").to_string(),
+    )
 }
 
 impl InspectionService {
@@ -118,19 +127,7 @@ impl InspectionService {
             .order_by_desc(inspection_record::Column::CreatedAt)
             .order_by_desc(inspection_record::Column::Id);
         if let Some(n) = f.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            let pattern = format!(
-                "%{}%",
-                n.to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
-            q = q.filter(
-                sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
-                    sea_orm::sea_query::Expr::col(inspection_record::Column::Name),
-                ))
-                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
-            );
+            q = q.filter(db::icontains(inspection_record::Column::Name, n));
         }
         if let Some(n) = f.num {
             q = q.filter(inspection_record::Column::Num.eq(n));

@@ -133,10 +133,10 @@ impl InspectionMutation {
             } else {
                 v.filename.clone()
             };
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut v.into_read(), &mut bytes)
-                .map_err(AppError::internal)?;
-            files.push(DomainUpload { filename, bytes });
+            files.push(DomainUpload {
+                filename,
+                bytes: v.content.to_vec(),
+            });
         }
         let app = state(ctx)?;
         let tz = app.inspection.tz();

@@ -8,7 +8,11 @@ use crate::{
     db::entities::inspection_record,
     domain::{
         channels::stored_types,
-        inspection::{ai::Analysis, inspect::Inspected, records::DayStat},
+        inspection::{
+            ai::Analysis,
+            inspect::Inspected,
+            records::{DayStat, local_date_time},
+        },
     },
 };
 
@@ -22,12 +26,8 @@ pub struct InspectionRecord {
 impl InspectionRecord {
     /// A record with its local date and time in `tz`.
     pub fn new(row: inspection_record::Model, tz: chrono_tz::Tz) -> Self {
-        let l = row.created_at.with_timezone(&tz);
-        Self {
-            date: l.format("%Y-%m-%d").to_string(),
-            time: l.format("%H:%M:%S").to_string(),
-            row,
-        }
+        let (date, time) = local_date_time(row.created_at, tz);
+        Self { date, time, row }
     }
 }
 
