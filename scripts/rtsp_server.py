@@ -21,7 +21,9 @@ Modes (IMAGE is a JPEG or PNG):
           pixels a frame, vertically centred), so consecutive frames differ.
   zoom    a window zooming in over --zoom-secs (default 4) from the whole image (at the output
           aspect) to 40 % of it around --zoom-center X,Y (fractions of the image, default
-          0.5,0.5), then starting again: a vehicle approaching the camera.
+          0.5,0.5), then starting again: a vehicle approaching the camera. With
+          --zoom-gap-secs G, G seconds of black frames follow each pass (the vehicle has
+          passed and the lane is empty), so a tracker sees each pass as a new vehicle.
           The window is cut from the image scaled 2.5x and scaled back to WIDTHxHEIGHT, so the
           close frames keep their detail.
 The image is decoded and scaled once; per frame only a crop (moving, zoom) and the encoder run.
@@ -138,7 +140,7 @@ class Zoom:
 
     END = 0.4   # the last window is this fraction of the first
 
-    def __init__(self, path, width, height, secs, fps, center=(0.5, 0.5)):
+    def __init__(self, path, width, height, secs, fps, center=(0.5, 0.5), gap=0.0):
         iw, ih = image_size(path)
         aspect = width / float(height)
         win_w = min(iw, ih * aspect)            # the first window, image pixels
@@ -149,6 +151,7 @@ class Zoom:
         self.path = path
         self.width, self.height = width, height
         self.period = max(2, int(secs * fps))
+        self.gap = max(0, int(gap * fps))
         self.center = center
 
     def window(self, k):
@@ -159,23 +162,30 @@ class Zoom:
         cy = self.sh * (0.5 + (self.center[1] - 0.5) * t)
         left = even(min(max(0.0, cx - w / 2.0), self.sw - w))
         top = even(min(max(0.0, cy - h / 2.0), self.sh - h))
-        return left, top, self.sw - w - left, self.sh - h - top
+        left, top = min(left, self.sw - w), min(top, self.sh - h)   # even() may round past the edge
+        return left, top, max(0, self.sw - w - left), max(0, self.sh - h - top)
 
     def launch(self, args):
         l, t, r, b = self.window(0)
         return ("( %s ! video/x-raw,framerate=%d/1 ! videocrop name=crop left=%d right=%d top=%d "
-                "bottom=%d ! videoscale ! video/x-raw,width=%d,height=%d,pixel-aspect-ratio=1/1 ! %s )"
+                "bottom=%d ! videoscale ! video/x-raw,width=%d,height=%d,pixel-aspect-ratio=1/1 "
+                "! videobalance name=lane ! %s )"
                 % (source(self.path, self.sw, self.sh, False), args.fps, l, r, t, b,
                    self.width, self.height, ENC.format(fps=args.fps, kbps=args.bitrate)))
 
-    def attach(self, crop):
+    def attach(self, crop, lane):
         state = {"n": 0}
 
         def probe(_pad, _info):
-            l, t, r, b = self.window(state["n"])
+            k = state["n"] % (self.period + self.gap)
             state["n"] += 1
-            for k, v in (("left", l), ("top", t), ("right", r), ("bottom", b)):
-                crop.set_property(k, v)
+            empty = k >= self.period
+            # The gap: videobalance turns the frame black (no contrast, lowest brightness).
+            lane.set_property("contrast", 0.0 if empty else 1.0)
+            lane.set_property("brightness", -1.0 if empty else 0.0)
+            l, t, r, b = self.window(min(k, self.period - 1))
+            for key, v in (("left", l), ("top", t), ("right", r), ("bottom", b)):
+                crop.set_property(key, v)
             return Gst.PadProbeReturn.OK
 
         crop.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, probe)
@@ -193,7 +203,8 @@ def make_factory(name, mode, path, args, medias):
         launch = moving.launch(args)
     elif mode == "zoom":
         cx, _, cy = args.zoom_center.partition(",")
-        moving = Zoom(path, args.width, args.height, args.zoom_secs, args.fps, (float(cx), float(cy)))
+        moving = Zoom(path, args.width, args.height, args.zoom_secs, args.fps, (float(cx), float(cy)),
+                      args.zoom_gap_secs)
         launch = moving.launch(args)
     else:
         raise ValueError("mount %s: unknown mode %r (still|moving|zoom)" % (name, mode))
@@ -205,7 +216,10 @@ def make_factory(name, mode, path, args, medias):
 
     def configure(_factory, media):
         medias.append(media)
-        if moving is not None:
+        if isinstance(moving, Zoom):
+            el = media.get_element()
+            moving.attach(el.get_by_name("crop"), el.get_by_name("lane"))
+        elif moving is not None:
             moving.attach(media.get_element().get_by_name("crop"))
 
     factory.connect("media-configure", configure)
@@ -220,6 +234,8 @@ def main():
     p.add_argument("--fps", type=int, default=25)
     p.add_argument("--bitrate", type=int, help="H.264 kbps (default 1000 up to 640x480, else 2000)")
     p.add_argument("--zoom-secs", type=float, default=4.0, help="length of one zoom pass (zoom mode)")
+    p.add_argument("--zoom-gap-secs", type=float, default=0.0,
+                   help="black frames after each zoom pass, seconds (zoom mode)")
     p.add_argument("--zoom-center", default="0.5,0.5", help="X,Y the zoom ends around, fractions of the image")
     p.add_argument("--user")
     p.add_argument("--password")

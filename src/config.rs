@@ -338,6 +338,11 @@ pub struct CameraSettings {
     /// Hosts stream URLs may name (empty = any); e.g. `["127.0.0.1"]` keeps workers on
     /// loopback.
     pub allowed_hosts: Vec<String>,
+    /// Plate cameras: agreeing reads that make a vehicle's plate final (1–50).
+    pub plate_agreement: usize,
+    /// Plate cameras: reads after which a vehicle's plate is final regardless
+    /// (`plate_agreement`–100).
+    pub plate_max_reads: usize,
 }
 
 impl Default for CameraSettings {
@@ -348,6 +353,8 @@ impl Default for CameraSettings {
             offline_after_secs: 10.0,
             timeout_secs: 5.0,
             allowed_hosts: Vec::new(),
+            plate_agreement: 3,
+            plate_max_reads: 10,
         }
     }
 }
@@ -374,12 +381,24 @@ impl CameraSettings {
             (1.0..=60.0).contains(&self.timeout_secs),
             "cameras.timeout_secs must be in 1–60"
         );
+        anyhow::ensure!(
+            (1..=50).contains(&self.plate_agreement),
+            "cameras.plate_agreement must be in 1–50"
+        );
+        anyhow::ensure!(
+            (self.plate_agreement..=100).contains(&self.plate_max_reads),
+            "cameras.plate_max_reads must be in cameras.plate_agreement–100"
+        );
         Ok(crate::live::LiveSettings {
             detect_fps: self.detect_fps,
             inertia: self.inertia,
             timings: crate::live::capture::Timings {
                 offline_after: std::time::Duration::from_secs_f64(self.offline_after_secs),
                 ..Default::default()
+            },
+            plates: crate::live::plates::PlateSettings {
+                agreement: self.plate_agreement,
+                max_reads: self.plate_max_reads,
             },
         })
     }

@@ -110,6 +110,19 @@ pub enum Event {
         /// The last error.
         error: String,
     },
+    /// A plate camera's read of a passing vehicle is final and stored (one per vehicle).
+    PlateRead {
+        /// Owner.
+        account_id: Uuid,
+        /// The camera.
+        camera_id: i32,
+        /// The detection session stored for it.
+        session_id: i32,
+        /// The plate row.
+        plate_id: i32,
+        /// The camera's location (gate lane), if any.
+        location: Option<String>,
+    },
     /// A stored plate matched the allow/deny list at detection time.
     PlateListHit {
         /// Owner.

@@ -141,6 +141,7 @@ impl AppState {
             db.clone(),
             store.clone(),
             bus.clone(),
+            Arc::new(alpr.clone()),
             live_settings,
         ));
         let registry_dir = models_dir.clone();

@@ -12,6 +12,7 @@ mod m20261121_000004_artifact_paths;
 mod m20261201_000005_cameras;
 mod m20261202_000006_delivery;
 mod m20261202_000007_inspection;
+mod m20261204_000008_camera_plates;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_cameras::Migration),
             Box::new(m20261202_000006_delivery::Migration),
             Box::new(m20261202_000007_inspection::Migration),
+            Box::new(m20261204_000008_camera_plates::Migration),
         ]
     }
 }

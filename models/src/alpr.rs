@@ -204,46 +204,69 @@ impl Alpr {
         }
         let mut plates: Vec<PlateRead> = Vec::new();
         for (vehicle, r) in regions {
-            let (cw, ch) = (r[2] - r[0], r[3] - r[1]);
-            let mut crop = Vec::with_capacity(3 * cw * ch);
-            for y in r[1]..r[3] {
-                crop.extend_from_slice(&rgb[3 * (y * width + r[0])..3 * (y * width + r[2])]);
-            }
-            let lines = self.ocr.read(&crop, cw, ch, &OcrParams::default())?;
-            for (text, raw_text, confidence, b) in plate_candidates(&lines) {
-                if !plausible_plate(&text) {
-                    continue;
-                }
-                let bbox = [
-                    b[0] + r[0] as f32,
-                    b[1] + r[1] as f32,
-                    b[2] + r[0] as f32,
-                    b[3] + r[1] as f32,
-                ];
+            for read in self.read_region(rgb, width, r)? {
                 // The same plate seen through overlapping vehicles: keep the better read.
-                if let Some(p) = plates.iter_mut().find(|p| p.text == text) {
-                    if confidence > p.confidence {
+                if let Some(p) = plates.iter_mut().find(|p| p.text == read.text) {
+                    if read.confidence > p.confidence {
                         *p = PlateRead {
-                            text,
-                            raw_text,
-                            confidence,
-                            bbox,
                             vehicle: vehicle.clone(),
+                            ..read
                         };
                     }
                     continue;
                 }
                 plates.push(PlateRead {
-                    text,
-                    raw_text,
-                    confidence,
-                    bbox,
                     vehicle: vehicle.clone(),
+                    ..read
                 });
             }
         }
         plates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
         Ok(AlprOutput { vehicles, plates })
+    }
+}
+
+impl Alpr {
+    /// Reads the plausible plates inside `region` (`[x1, y1, x2, y2]`, whole source pixels,
+    /// `x2 ≤ width`, `y2` ≤ the image height) of an interleaved RGB8 image `width` pixels
+    /// wide, in the OCR's order; bboxes are in source pixels and `vehicle` is `None`. Live
+    /// cameras call it on each tracked vehicle's box.
+    ///
+    /// # Errors
+    /// Model errors; an empty or out-of-bounds region is `ModelError::Input`.
+    pub fn read_region(
+        &self,
+        rgb: &[u8],
+        width: usize,
+        r: [usize; 4],
+    ) -> Result<Vec<PlateRead>, ModelError> {
+        if r[2] <= r[0] || r[3] <= r[1] || r[2] > width || rgb.len() < 3 * width * r[3] {
+            return Err(ModelError::Input(format!(
+                "region {r:?} is empty or outside the image"
+            )));
+        }
+        let (cw, ch) = (r[2] - r[0], r[3] - r[1]);
+        let mut crop = Vec::with_capacity(3 * cw * ch);
+        for y in r[1]..r[3] {
+            crop.extend_from_slice(&rgb[3 * (y * width + r[0])..3 * (y * width + r[2])]);
+        }
+        let lines = self.ocr.read(&crop, cw, ch, &OcrParams::default())?;
+        Ok(plate_candidates(&lines)
+            .into_iter()
+            .filter(|(text, ..)| plausible_plate(text))
+            .map(|(text, raw_text, confidence, b)| PlateRead {
+                text,
+                raw_text,
+                confidence,
+                bbox: [
+                    b[0] + r[0] as f32,
+                    b[1] + r[1] as f32,
+                    b[2] + r[0] as f32,
+                    b[3] + r[1] as f32,
+                ],
+                vehicle: None,
+            })
+            .collect())
     }
 }
 

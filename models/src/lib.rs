@@ -76,6 +76,9 @@ pub enum ModelError {
     /// Tensor computation failed (usually weights that do not fit the structure).
     #[error("tensor error: {0}")]
     Candle(#[from] candle_core::Error),
+    /// The caller's input does not fit (an empty or out-of-bounds region).
+    #[error("bad input: {0}")]
+    Input(String),
 }
 
 impl Manifest {

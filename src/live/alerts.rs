@@ -94,8 +94,8 @@ impl AlertSink {
         let new = NewAlert {
             account_id,
             camera_id,
-            zone_id: zone.id,
-            zone_name: zone.name.clone(),
+            zone_id: Some(zone.id),
+            zone_name: Some(zone.name.clone()),
             track_id: object.track_id as i64,
             detection_type: object.label.clone(),
             confidence: f64::from(object.confidence),

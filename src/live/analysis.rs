@@ -11,22 +11,24 @@
 //! is the default detector set — the `people` model for `person` (its classes are postures,
 //! kept as the `posture` attribute) and the `vehicles` model for `vehicle` and its own
 //! classes — limited to what the camera's zones ask for (everything when it has no zones);
-//! any other installed model name runs that model alone.
+//! `alpr` runs the vehicles model and reads the plates of tracked vehicles ([`super::gate`],
+//! voted per track by [`super::plates`]); any other installed model name runs that model
+//! alone.
 
 use std::{
-    collections::{HashMap, VecDeque},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    collections::HashMap,
+    sync::{Arc, atomic::Ordering},
     time::Instant,
 };
 
 use chrono::{DateTime, Utc};
 use visionflow_models::postprocess::DetectParams;
 
+pub use super::stats::{AnalysisStats, quantile, record};
 use super::{
     capture::{Frame, Shared},
+    gate,
+    plates::{FinalRead, Observation, PlateSettings, PlateTracks},
     tracker::{TrackInput, Tracker, TrackerConfig},
     zones::{ZoneObject, ZoneSpec, ZoneState},
 };
@@ -38,6 +40,8 @@ pub const DEFAULT_MODEL_SET: &str = "yolo_v11_detect";
 pub const PEOPLE: &str = "people";
 /// The vehicles model.
 pub const VEHICLES: &str = "vehicles";
+/// The plate camera's model set: the vehicles model, then plate reading per track.
+pub const PLATES: &str = "alpr";
 
 /// One zone as the analysis needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +72,9 @@ pub struct AnalysisConfig {
 impl AnalysisConfig {
     /// The models to run, in order.
     pub fn plan(&self) -> Vec<String> {
+        if self.reads_plates() {
+            return vec![VEHICLES.into()];
+        }
         if self.model_name != DEFAULT_MODEL_SET {
             return vec![self.model_name.clone()];
         }
@@ -91,6 +98,13 @@ impl AnalysisConfig {
             plan.push(VEHICLES.into());
         }
         plan
+    }
+}
+
+impl AnalysisConfig {
+    /// Whether tracked vehicles' plates are read (`model_name` `alpr`).
+    pub fn reads_plates(&self) -> bool {
+        self.model_name == PLATES
     }
 }
 
@@ -167,51 +181,6 @@ pub struct RaisedAlert {
     pub dwell_secs: f64,
 }
 
-/// Counters of a camera's analysis.
-#[derive(Default)]
-pub struct AnalysisStats {
-    /// Frames analysed.
-    pub analysed: AtomicU64,
-    /// Ticks skipped because the previous job had not finished.
-    pub skipped: AtomicU64,
-    /// Jobs refused by a full inference queue.
-    pub refused: AtomicU64,
-    /// Analysis rate over the last seconds, frames/s (f64 bits).
-    pub fps_bits: AtomicU64,
-    /// Recent grab → result latencies, milliseconds (newest last, at most 512).
-    pub latencies: Mutex<VecDeque<f64>>,
-    /// Recent grab → alert-stored latencies, milliseconds.
-    pub alert_latencies: Mutex<VecDeque<f64>>,
-}
-
-/// Pushes into a bounded window of recent values.
-pub fn record(window: &Mutex<VecDeque<f64>>, v: f64) {
-    if let Ok(mut w) = window.lock() {
-        if w.len() >= 512 {
-            w.pop_front();
-        }
-        w.push_back(v);
-    }
-}
-
-/// The `q` quantile (0–1) of a window, nearest rank; `None` when empty.
-pub fn quantile(window: &Mutex<VecDeque<f64>>, q: f64) -> Option<f64> {
-    let mut v: Vec<f64> = window.lock().ok()?.iter().copied().collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let i = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
-    Some(v[i])
-}
-
-impl AnalysisStats {
-    /// Analysed frames per second recently.
-    pub fn fps(&self) -> f64 {
-        f64::from_bits(self.fps_bits.load(Ordering::Relaxed))
-    }
-}
-
 /// A raw detection from one model.
 #[derive(Debug, Clone)]
 struct RawDet {
@@ -219,9 +188,18 @@ struct RawDet {
     class_name: String,
     score: f32,
     bbox: [f32; 4],
+    /// The plate read inside it (plate cameras).
+    plate: Option<visionflow_models::alpr::PlateRead>,
 }
 
-fn detect(models: &Models, plan: &[String], frame: &Frame) -> anyhow::Result<Vec<RawDet>> {
+/// Runs the plan's detectors on `frame`; with `plates` (the last boxes of tracks whose
+/// plate is final), also reads the plates of the vehicles worth reading ([`gate`]).
+fn detect(
+    models: &Models,
+    plan: &[String],
+    frame: &Frame,
+    plates: Option<&[[f32; 4]]>,
+) -> anyhow::Result<Vec<RawDet>> {
     let params = DetectParams {
         conf: 0.25,
         iou: 0.7,
@@ -243,7 +221,14 @@ fn detect(models: &Models, plan: &[String], frame: &Frame) -> anyhow::Result<Vec
                     .unwrap_or_else(|| format!("class{}", d.class_id)),
                 score: d.confidence,
                 bbox: d.bbox,
+                plate: None,
             });
+        }
+    }
+    if let (Some(done), Some(alpr)) = (plates, models.alpr.as_ref()) {
+        let boxes: Vec<[f32; 4]> = out.iter().map(|d| d.bbox).collect();
+        for i in gate::worth_reading(&boxes, done) {
+            out[i].plate = gate::read_vehicle(alpr, frame, out[i].bbox)?;
         }
     }
     Ok(out)
@@ -256,11 +241,14 @@ pub struct Analyzer {
     config: AnalysisConfig,
     labels: HashMap<String, u32>,
     epoch: Instant,
+    plates: PlateTracks,
+    /// Last boxes of tracked vehicles whose plate is final.
+    done_boxes: Vec<[f32; 4]>,
 }
 
 impl Analyzer {
     /// A fresh analyzer at `fps` analysed frames per second with zone `inertia`.
-    pub fn new(config: AnalysisConfig, fps: f64, inertia: u32) -> Self {
+    pub fn new(config: AnalysisConfig, fps: f64, inertia: u32, plates: PlateSettings) -> Self {
         let mut zones = ZoneState::new(inertia);
         zones.set_zones(specs(&config.zones));
         Self {
@@ -269,7 +257,15 @@ impl Analyzer {
             config,
             labels: HashMap::new(),
             epoch: Instant::now(),
+            plates: PlateTracks::new(plates),
+            done_boxes: Vec::new(),
         }
+    }
+
+    /// What the next job reads plates around: `None` when the camera reads none, else the
+    /// boxes not to read again.
+    fn plate_job(&self) -> Option<Vec<[f32; 4]>> {
+        self.config.reads_plates().then(|| self.done_boxes.clone())
     }
 
     /// Replaces the configuration (zones keep their state when unchanged).
@@ -283,7 +279,7 @@ impl Analyzer {
         frame: &Arc<Frame>,
         dets: Vec<RawDet>,
         inference_ms: f64,
-    ) -> (FrameResult, Vec<RaisedAlert>) {
+    ) -> (FrameResult, Vec<RaisedAlert>, Vec<FinalRead>) {
         let mut inputs = Vec::with_capacity(dets.len());
         for d in &dets {
             let label = if d.model == PEOPLE {
@@ -300,9 +296,35 @@ impl Analyzer {
             });
         }
         let tracked = self.tracker.update(&inputs);
+        let mut finals = Vec::new();
         for id in self.tracker.take_removed() {
             self.zones.forget(id);
+            finals.extend(self.plates.end(id));
         }
+        for t in &tracked {
+            let Some(d) = t.detection.and_then(|i| dets.get(i)) else {
+                continue;
+            };
+            if let Some(p) = &d.plate {
+                let obs = Observation {
+                    frame: frame.clone(),
+                    vehicle_class: d.class_name.clone(),
+                    vehicle_confidence: d.score,
+                    vehicle_bbox: d.bbox,
+                    text: p.text.clone(),
+                    raw_text: p.raw_text.clone(),
+                    confidence: p.confidence,
+                    plate_bbox: p.bbox,
+                    inference_ms,
+                };
+                finals.extend(self.plates.observe(t.track_id, obs));
+            }
+        }
+        self.done_boxes = tracked
+            .iter()
+            .filter(|t| self.plates.is_done(t.track_id))
+            .map(|t| t.bbox)
+            .collect();
         let mut objects: Vec<LiveObject> = tracked
             .iter()
             .filter_map(|t| {
@@ -364,7 +386,7 @@ impl Analyzer {
             inference_ms,
             latency_ms: frame.at.elapsed().as_secs_f64() * 1e3,
         };
-        (result, raised)
+        (result, raised, finals)
     }
 }
 
@@ -403,6 +425,10 @@ pub struct AnalysisJob {
     pub results: tokio::sync::watch::Sender<Option<Arc<FrameResult>>>,
     /// Where alerts go.
     pub alerts: tokio::sync::mpsc::UnboundedSender<RaisedAlert>,
+    /// Where final plate reads go (plate cameras).
+    pub plates: tokio::sync::mpsc::UnboundedSender<FinalRead>,
+    /// When a track's plate is final.
+    pub plate_settings: PlateSettings,
     /// Called with every frame result (publishes `cameraDetections`).
     pub on_result: ResultHook,
     /// Counters.
@@ -419,7 +445,12 @@ type JobOutput = anyhow::Result<Option<(Arc<Frame>, Vec<RawDet>)>>;
 
 /// The analysis loop; returns when `job.stop` turns true or its sender is dropped.
 pub async fn run(mut job: AnalysisJob) {
-    let mut analyzer = Analyzer::new(job.config.borrow().clone(), job.fps, job.inertia);
+    let mut analyzer = Analyzer::new(
+        job.config.borrow().clone(),
+        job.fps,
+        job.inertia,
+        job.plate_settings,
+    );
     let period = std::time::Duration::from_secs_f64(1.0 / job.fps.max(0.1));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -446,7 +477,7 @@ pub async fn run(mut job: AnalysisJob) {
                 match outcome {
                     Ok((Ok(Some((frame, dets))), secs)) => {
                         last_seq = frame.seq;
-                        let (result, alerts) = analyzer.step(&frame, dets, secs * 1e3);
+                        let (result, alerts, finals) = analyzer.step(&frame, dets, secs * 1e3);
                         job.stats.analysed.fetch_add(1, Ordering::Relaxed);
                         record(&job.stats.latencies, result.latency_ms);
                         window.1 += 1;
@@ -460,6 +491,9 @@ pub async fn run(mut job: AnalysisJob) {
                         job.results.send_replace(Some(result));
                         for a in alerts {
                             let _ = job.alerts.send(a);
+                        }
+                        for f in finals {
+                            let _ = job.plates.send(f);
                         }
                     }
                     Ok((Ok(None), _)) => {}
@@ -481,6 +515,7 @@ pub async fn run(mut job: AnalysisJob) {
                 in_flight = true;
                 let frames = job.shared.frames.subscribe();
                 let plan = analyzer.config.plan();
+                let plates = analyzer.plate_job();
                 let inference = job.inference.clone();
                 let done = done_tx.clone();
                 let seen = last_seq;
@@ -490,7 +525,7 @@ pub async fn run(mut job: AnalysisJob) {
                             let frame = frames.borrow().clone();
                             match frame {
                                 Some(f) if f.seq != seen => {
-                                    let dets = detect(models, &plan, &f)?;
+                                    let dets = detect(models, &plan, &f, plates.as_deref())?;
                                     Ok(Some((f, dets)))
                                 }
                                 _ => Ok(None),
@@ -501,6 +536,10 @@ pub async fn run(mut job: AnalysisJob) {
                 });
             }
         }
+    }
+    // Reads of vehicles still in view are not lost with the worker.
+    for f in analyzer.plates.flush() {
+        let _ = job.plates.send(f);
     }
 }
 
@@ -546,16 +585,10 @@ mod tests {
             vec![PEOPLE, VEHICLES]
         );
         assert_eq!(cfg("people", vec![zone(&["car"])]).plan(), vec!["people"]);
-    }
-
-    #[test]
-    fn quantiles_use_nearest_rank() {
-        let w = Mutex::new(VecDeque::new());
-        assert_eq!(quantile(&w, 0.5), None);
-        for v in 1..=100 {
-            record(&w, f64::from(v));
-        }
-        assert_eq!(quantile(&w, 0.5), Some(50.0));
-        assert_eq!(quantile(&w, 0.99), Some(99.0));
+        // A plate camera runs the vehicles model whatever its zones ask for, and reads plates.
+        let plates = cfg(PLATES, vec![zone(&["person"])]);
+        assert_eq!(plates.plan(), vec![VEHICLES]);
+        assert!(plates.reads_plates());
+        assert!(!cfg(DEFAULT_MODEL_SET, vec![]).reads_plates());
     }
 }

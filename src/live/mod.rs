@@ -3,7 +3,10 @@
 //! [`LiveCameras`] owns one worker per camera: a capture thread ([`capture`]) keeping the
 //! latest frame, and — when `recognition` is on — an analysis task ([`analysis`]) feeding
 //! the inference service, the tracker ([`tracker`]) and the zones ([`zones`]); alerts go
-//! through [`alerts`]. Status changes are stored and published by one task. Workers start in
+//! through [`alerts`]. A plate camera (`model_name` `alpr`) also reads the plates of its
+//! tracked vehicles ([`gate`]), votes them per track ([`plates`]) and hands each final read
+//! to a [`PlateSink`] (the alpr domain stores it as a detection session). Status changes
+//! are stored and published by one task. Workers start in
 //! `Application::bind` for every stored camera, follow the camera service's changes
 //! (restart on a URL change, stop on delete) and stop before the HTTP server on shutdown.
 
@@ -11,7 +14,10 @@ pub mod alerts;
 pub mod analysis;
 pub mod annotate;
 pub mod capture;
+pub mod gate;
 pub mod plate_vote;
+pub mod plates;
+pub mod stats;
 pub mod tracker;
 pub mod zones;
 
@@ -33,6 +39,7 @@ use self::{
     alerts::AlertSink,
     analysis::{AnalysisConfig, AnalysisStats, FrameResult, ZoneInfo},
     capture::{CaptureStats, Shared, SourceFactory, StatusChange, Stop, Timings},
+    plates::{FinalRead, PlateSettings},
 };
 use crate::{
     db::entities::{camera, zone},
@@ -51,6 +58,20 @@ pub struct LiveSettings {
     pub inertia: u32,
     /// Capture timings.
     pub timings: Timings,
+    /// When a plate camera's read of a vehicle is final.
+    pub plates: PlateSettings,
+}
+
+/// Where a plate camera's final reads go: one detection session per read, stored and
+/// published like an upload (implemented by the alpr domain).
+pub trait PlateSink: Send + Sync + 'static {
+    /// Stores one final read of a camera's tracked vehicle. Failures are the sink's to log.
+    fn store(
+        &self,
+        account_id: Uuid,
+        camera_id: i32,
+        read: FinalRead,
+    ) -> futures_util::future::BoxFuture<'_, ()>;
 }
 
 impl Default for LiveSettings {
@@ -59,6 +80,7 @@ impl Default for LiveSettings {
             detect_fps: 5.0,
             inertia: 3,
             timings: Timings::default(),
+            plates: PlateSettings::default(),
         }
     }
 }
@@ -145,6 +167,7 @@ pub struct LiveCameras {
     factory: Arc<dyn SourceFactory>,
     inference: Arc<InferenceService>,
     sink: AlertSink,
+    plates: Arc<dyn PlateSink>,
     settings: LiveSettings,
     status_tx: mpsc::UnboundedSender<StatusChange>,
     status_rx: Mutex<Option<mpsc::UnboundedReceiver<StatusChange>>>,
@@ -175,6 +198,7 @@ impl LiveCameras {
         db: DatabaseConnection,
         store: ArtifactStore,
         bus: Arc<dyn EventBus>,
+        plates: Arc<dyn PlateSink>,
         settings: LiveSettings,
     ) -> Self {
         let (status_tx, status_rx) = mpsc::unbounded_channel();
@@ -183,6 +207,7 @@ impl LiveCameras {
             factory,
             inference,
             sink: AlertSink { db, store, bus },
+            plates,
             settings,
             status_tx,
             status_rx: Mutex::new(Some(status_rx)),
@@ -359,6 +384,16 @@ impl LiveCameras {
             }
             .instrument(tracing::info_span!("camera", camera_id)),
         );
+        let (plate_tx, mut plate_rx) = mpsc::unbounded_channel::<FinalRead>();
+        let plates = self.plates.clone();
+        tokio::spawn(
+            async move {
+                while let Some(r) = plate_rx.recv().await {
+                    plates.store(account_id, camera_id, r).await;
+                }
+            }
+            .instrument(tracing::info_span!("camera", camera_id)),
+        );
         let bus = self.sink.bus.clone();
         let job = analysis::AnalysisJob {
             camera_id,
@@ -367,6 +402,8 @@ impl LiveCameras {
             config: config_rx,
             results: w.results.clone(),
             alerts: alert_tx,
+            plates: plate_tx,
+            plate_settings: self.settings.plates,
             on_result: Box::new(move |r| {
                 bus.publish(Event::CameraDetections {
                     account_id,

@@ -28,7 +28,7 @@ fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
     out.into_inner()
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     key: &str,
     name: &str,

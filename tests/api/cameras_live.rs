@@ -14,7 +14,7 @@ use crate::{
     websocket::{Ws, open, recv, send},
 };
 
-fn args(w: u32, h: u32, fps: u32, mounts: &[[String; 2]]) -> Vec<String> {
+pub(crate) fn args(w: u32, h: u32, fps: u32, mounts: &[[String; 2]]) -> Vec<String> {
     let mut v: Vec<String> = [
         "--width",
         &w.to_string(),
@@ -44,7 +44,7 @@ async fn camera(app: &TestApp, user: &User, id: i64) -> Value {
 }
 
 /// Polls until the camera has `status`; the seconds it took.
-async fn wait_status(app: &TestApp, user: &User, id: i64, status: &str, within: Duration) -> f64 {
+pub(crate) async fn wait_status(app: &TestApp, user: &User, id: i64, status: &str, within: Duration) -> f64 {
     let t0 = Instant::now();
     loop {
         let c = camera(app, user, id).await;
@@ -59,7 +59,7 @@ async fn wait_status(app: &TestApp, user: &User, id: i64, status: &str, within: 
     }
 }
 
-async fn subscribe(addr: std::net::SocketAddr, user: &User, subs: &[(&str, &str)]) -> Ws {
+pub(crate) async fn subscribe(addr: std::net::SocketAddr, user: &User, subs: &[(&str, &str)]) -> Ws {
     let mut ws = open(addr, "graphql-transport-ws").await;
     send(
         &mut ws,
@@ -82,7 +82,7 @@ async fn subscribe(addr: std::net::SocketAddr, user: &User, subs: &[(&str, &str)
 }
 
 /// Every `next` payload received within `wait`, as (subscription id, data).
-async fn drain(ws: &mut Ws, wait: Duration) -> Vec<(String, Value)> {
+pub(crate) async fn drain(ws: &mut Ws, wait: Duration) -> Vec<(String, Value)> {
     let deadline = Instant::now() + wait;
     let mut out = Vec::new();
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {

@@ -118,8 +118,8 @@ async fn alert(app: &TestApp, user: &User, camera_id: i64, zone_id: i64) -> (i64
         NewAlert {
             account_id,
             camera_id: camera_id as i32,
-            zone_id: zone_id as i32,
-            zone_name: "入口區域".into(),
+            zone_id: Some(zone_id as i32),
+            zone_name: Some("入口區域".into()),
             track_id: 7,
             detection_type: "person".into(),
             confidence: 0.91,

@@ -29,6 +29,8 @@ pub struct Model {
     pub model: String,
     /// Free-form notes.
     pub notes: Option<String>,
+    /// The camera whose frames produced it (null for uploads).
+    pub camera_id: Option<i32>,
     /// When it was processed.
     pub created_at: DateTimeUtc,
 }

@@ -45,6 +45,9 @@ pub struct Model {
     pub background_color: Option<String>,
     /// `whitelist`, `blacklist` or `unclassified`.
     pub status: String,
+    /// How `status` matched the list: `exact` or `fuzzy` (at detection time); null when
+    /// on no list. List changes apply exact matches.
+    pub list_match: Option<String>,
     /// Creation time.
     pub created_at: DateTimeUtc,
 }

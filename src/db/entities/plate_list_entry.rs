@@ -15,6 +15,8 @@ pub struct Model {
     pub plate_text: String,
     /// `whitelist` or `blacklist`.
     pub status_type: String,
+    /// Near misses count (weighted edit distance ≤ 1, see `domain::alpr::fuzzy`).
+    pub fuzzy: bool,
     /// Creation time.
     pub created_at: DateTimeUtc,
 }

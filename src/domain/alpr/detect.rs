@@ -13,7 +13,7 @@ use visionflow_models::alpr::AlprOutput;
 
 use super::{
     AlprService, UNCLASSIFIED, artifacts,
-    lists::list_map,
+    lists::Lists,
     locations::{find_or_create_location, location_name},
     regions,
 };
@@ -38,6 +38,10 @@ pub struct Prepared {
     pub model_label: String,
     /// Processing time.
     pub at: DateTime<Utc>,
+    /// The camera whose frame it is (None for uploads).
+    pub camera_id: Option<i32>,
+    /// Free-form notes stored with the session.
+    pub notes: Option<String>,
 }
 
 /// A stored detection with its children.
@@ -181,6 +185,8 @@ impl AlprService {
             secs,
             model_label,
             at,
+            camera_id: None,
+            notes: None,
         })
     }
 
@@ -201,12 +207,14 @@ impl AlprService {
             secs,
             model_label,
             at,
+            camera_id,
+            notes,
         } = prepared;
         let location_id = match location {
             Some(name) => Some(find_or_create_location(txn, account_id, name, at).await?.id),
             None => None,
         };
-        let lists = list_map(txn, account_id).await?;
+        let lists = Lists::load(txn, account_id).await?;
         let session = detection_session::ActiveModel {
             account_id: Set(account_id),
             location_id: Set(location_id),
@@ -217,7 +225,8 @@ impl AlprService {
             height: Set(files.height as i32),
             processing_ms: Set(secs * 1000.0),
             model: Set(model_label.chars().take(100).collect()),
-            notes: Set(None),
+            notes: Set(notes),
+            camera_id: Set(camera_id),
             created_at: Set(at),
             ..Default::default()
         }
@@ -252,10 +261,10 @@ impl AlprService {
             *idx += 1;
             let region = regions::of_plate(&p.text).map(|r| r.code.to_owned());
             let plate_type = regions::plate_type(&p.text, p.background.as_deref());
-            let status = lists
-                .get(&p.text)
-                .cloned()
-                .unwrap_or_else(|| UNCLASSIFIED.into());
+            let (status, list_match) = match lists.status_of(&p.text) {
+                Some((s, kind)) => (s.to_owned(), Some(kind.as_str().to_owned())),
+                None => (UNCLASSIFIED.to_owned(), None),
+            };
             let row = plate::ActiveModel {
                 account_id: Set(account_id),
                 session_id: Set(session.id),
@@ -275,6 +284,7 @@ impl AlprService {
                 text_color: Set(p.text_color),
                 background_color: Set(p.background),
                 status: Set(status),
+                list_match: Set(list_match),
                 created_at: Set(at),
                 ..Default::default()
             }
@@ -300,12 +310,12 @@ struct VehicleFile {
 }
 
 /// A plate ready to store.
-struct PlateFile {
+pub(super) struct PlateFile {
     vehicle: Option<usize>,
     text: String,
     raw_text: String,
     confidence: f64,
-    candidates: serde_json::Value,
+    pub(super) candidates: serde_json::Value,
     bbox: [f64; 4],
     crop: Option<String>,
     text_color: Option<String>,
@@ -319,10 +329,15 @@ pub struct Artifacts {
     width: usize,
     height: usize,
     vehicles: Vec<VehicleFile>,
-    plates: Vec<PlateFile>,
+    pub(super) plates: Vec<PlateFile>,
 }
 
 impl Artifacts {
+    /// The annotated image, relative to the data dir.
+    pub fn annotated_path(&self) -> &str {
+        &self.annotated
+    }
+
     /// The stored original, relative to the data dir.
     pub fn original_path(&self) -> &str {
         &self.original
@@ -337,7 +352,7 @@ impl Artifacts {
     }
 }
 
-fn round4(x: f32) -> f64 {
+pub(super) fn round4(x: f32) -> f64 {
     (f64::from(x) * 1e4).round() / 1e4
 }
 
@@ -347,7 +362,7 @@ fn round1(b: [f32; 4]) -> [f64; 4] {
 
 /// Writes the original, the crops and the annotated image. On failure the files written so
 /// far are removed.
-fn write_artifacts(
+pub(super) fn write_artifacts(
     store: &ArtifactStore,
     img: &RgbImage,
     original: &[u8],

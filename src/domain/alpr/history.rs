@@ -37,6 +37,8 @@ pub struct DetectionFilter {
     pub from: Option<DateTime<Utc>>,
     /// Detected before.
     pub to: Option<DateTime<Utc>>,
+    /// Only sessions of this camera.
+    pub camera_id: Option<i32>,
 }
 
 impl AlprService {
@@ -109,6 +111,9 @@ impl AlprService {
         }
         if let Some(to) = f.to {
             c = c.add(S::CreatedAt.lt(to));
+        }
+        if let Some(cam) = f.camera_id {
+            c = c.add(S::CameraId.eq(cam));
         }
         if let Some(name) = given(f.location.as_deref()) {
             c = c.add(
@@ -221,9 +226,10 @@ impl AlprService {
                 ),
             );
         }
-        if filter.location.is_some() {
+        if filter.location.is_some() || filter.camera_id.is_some() {
             let only_location = DetectionFilter {
                 location: filter.location.clone(),
+                camera_id: filter.camera_id,
                 ..Default::default()
             };
             let sc = Self::session_condition(account_id, &only_location)?;

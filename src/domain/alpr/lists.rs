@@ -10,7 +10,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{AlprService, BLACKLIST, UNCLASSIFIED, WHITELIST, plate_text};
+use super::{
+    AlprService, BLACKLIST, UNCLASSIFIED, WHITELIST,
+    fuzzy::{self, MatchKind},
+    plate_text,
+};
 use crate::{
     db::entities::{plate, plate_list_entry},
     error::{AppError, AppResult},
@@ -60,7 +64,9 @@ impl AlprService {
             .map_err(AppError::internal)
     }
 
-    /// Puts a plate on a list (replacing its previous list) and applies it to stored plates.
+    /// Puts a plate on a list (replacing its previous list) and applies it to stored plates
+    /// with that exact text. `fuzzy` (None: keep the entry's, false for a new one) lets
+    /// plates read later match it within a weighted edit distance of one ([`fuzzy`]).
     ///
     /// # Errors
     /// `BAD_USER_INPUT` for an empty text or an unknown status.
@@ -69,6 +75,7 @@ impl AlprService {
         account_id: Uuid,
         text: &str,
         status: &str,
+        fuzzy: Option<bool>,
     ) -> AppResult<plate_list_entry::Model> {
         let text = plate_text("plate_text", text)?;
         let status = list_status("status_type", status)?;
@@ -83,12 +90,16 @@ impl AlprService {
             Some(e) => {
                 let mut am: plate_list_entry::ActiveModel = e.into();
                 am.status_type = Set(status.into());
+                if let Some(f) = fuzzy {
+                    am.fuzzy = Set(f);
+                }
                 am.update(&txn).await.map_err(AppError::internal)?
             }
             None => plate_list_entry::ActiveModel {
                 account_id: Set(account_id),
                 plate_text: Set(text.clone()),
                 status_type: Set(status.into()),
+                fuzzy: Set(fuzzy.unwrap_or(false)),
                 created_at: Set(Utc::now()),
                 ..Default::default()
             }
@@ -140,12 +151,13 @@ impl AlprService {
         let txn = self.db.begin().await.map_err(AppError::internal)?;
         plate::Entity::update_many()
             .col_expr(plate::Column::Status, Expr::value(UNCLASSIFIED))
+            .col_expr(plate::Column::ListMatch, Expr::value(None::<&str>))
             .filter(plate::Column::AccountId.eq(account_id))
             .exec(&txn)
             .await
             .map_err(AppError::internal)?;
-        for (text, status) in list_map(&txn, account_id).await? {
-            set_plate_status(&txn, account_id, &text, &status).await?;
+        for e in Lists::load(&txn, account_id).await?.entries {
+            set_plate_status(&txn, account_id, &e.plate_text, &e.status_type).await?;
         }
         let mut counts = SyncCounts::default();
         let rows: Vec<(String, i64)> = plate::Entity::find()
@@ -171,18 +183,47 @@ impl AlprService {
     }
 }
 
-pub(super) async fn list_map(
-    db: &impl ConnectionTrait,
-    account_id: Uuid,
-) -> AppResult<HashMap<String, String>> {
-    Ok(plate_list_entry::Entity::find()
-        .filter(plate_list_entry::Column::AccountId.eq(account_id))
-        .all(db)
-        .await
-        .map_err(AppError::internal)?
-        .into_iter()
-        .map(|e| (e.plate_text, e.status_type))
-        .collect())
+/// An account's allow/deny lists as detection applies them.
+pub(super) struct Lists {
+    entries: Vec<plate_list_entry::Model>,
+    exact: HashMap<String, usize>,
+}
+
+impl Lists {
+    /// Reads the account's entries.
+    pub(super) async fn load(db: &impl ConnectionTrait, account_id: Uuid) -> AppResult<Self> {
+        let entries = plate_list_entry::Entity::find()
+            .filter(plate_list_entry::Column::AccountId.eq(account_id))
+            .order_by_asc(plate_list_entry::Column::Id)
+            .all(db)
+            .await
+            .map_err(AppError::internal)?;
+        let exact = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.plate_text.clone(), i))
+            .collect();
+        Ok(Self { entries, exact })
+    }
+
+    /// The status of a (normalised) plate text and how it matched: the entry with the same
+    /// text, else the nearest `fuzzy` entry within the fuzzy distance (equal distances: the
+    /// blacklist first, then the older entry).
+    pub(super) fn status_of(&self, text: &str) -> Option<(&str, MatchKind)> {
+        if let Some(&i) = self.exact.get(text) {
+            return Some((self.entries[i].status_type.as_str(), MatchKind::Exact));
+        }
+        self.entries
+            .iter()
+            .filter(|e| e.fuzzy && fuzzy::matches(text, &e.plate_text, true).is_some())
+            .map(|e| (fuzzy::distance(text, &e.plate_text), e))
+            .min_by(|(da, a), (db, b)| {
+                da.total_cmp(db)
+                    .then((a.status_type != BLACKLIST).cmp(&(b.status_type != BLACKLIST)))
+                    .then(a.id.cmp(&b.id))
+            })
+            .map(|(_, e)| (e.status_type.as_str(), MatchKind::Fuzzy))
+    }
 }
 
 async fn set_plate_status(
@@ -191,8 +232,10 @@ async fn set_plate_status(
     text: &str,
     status: &str,
 ) -> AppResult<()> {
+    let matched = (status != UNCLASSIFIED).then(|| MatchKind::Exact.as_str());
     plate::Entity::update_many()
         .col_expr(plate::Column::Status, Expr::value(status))
+        .col_expr(plate::Column::ListMatch, Expr::value(matched))
         .filter(plate::Column::AccountId.eq(account_id))
         .filter(plate::Column::Text.eq(text))
         .exec(db)

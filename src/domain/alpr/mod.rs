@@ -8,6 +8,7 @@
 //! belongs to an account; another account's id answers `NOT_FOUND`.
 
 pub mod artifacts;
+pub mod camera;
 pub mod fuzzy;
 pub mod regions;
 pub mod stats;

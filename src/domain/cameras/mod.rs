@@ -29,7 +29,10 @@ use crate::{
     error::{AppError, AppResult},
     events::{Event, EventBus},
     inference::DetectorInfo,
-    live::{LiveCameras, analysis::DEFAULT_MODEL_SET},
+    live::{
+        LiveCameras,
+        analysis::{DEFAULT_MODEL_SET, PLATES, VEHICLES},
+    },
     storage::ArtifactStore,
 };
 
@@ -156,9 +159,13 @@ impl CameraService {
         v
     }
 
-    /// Accepted `model_name`s: `yolo_v11_detect` and every installed model.
+    /// Accepted `model_name`s: `yolo_v11_detect`, `alpr` (plate reading, when the vehicles
+    /// model and OCR are loaded) and every installed model.
     pub fn model_names(&self) -> Vec<String> {
         let mut v = vec![DEFAULT_MODEL_SET.to_owned()];
+        if self.detectors.iter().any(|d| d.name == VEHICLES) {
+            v.push(PLATES.to_owned());
+        }
         v.extend(self.detectors.iter().map(|d| d.name.clone()));
         v.extend((self.installed)());
         let mut seen = std::collections::HashSet::new();

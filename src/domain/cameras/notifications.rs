@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseConnection,
-    EntityTrait as _, QueryFilter as _, QueryOrder as _, TransactionTrait as _, sea_query::Expr,
+    DatabaseTransaction,    EntityTrait as _, QueryFilter as _, QueryOrder as _, TransactionTrait as _, sea_query::Expr,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -27,10 +27,10 @@ pub struct NewAlert {
     pub account_id: Uuid,
     /// Camera.
     pub camera_id: i32,
-    /// Zone.
-    pub zone_id: i32,
+    /// Zone (none for a camera-wide alert such as a blacklisted plate).
+    pub zone_id: Option<i32>,
     /// Zone name.
-    pub zone_name: String,
+    pub zone_name: Option<String>,
     /// Track.
     pub track_id: i64,
     /// Class.
@@ -53,14 +53,28 @@ pub struct NewAlert {
 /// # Errors
 /// Database failures (nothing is stored).
 pub async fn insert_alert(db: &DatabaseConnection, a: NewAlert) -> Result<i32, sea_orm::DbErr> {
-    let deliver = a.deliver;
     let txn = db.begin().await?;
+    let id = insert_alert_in(&txn, a).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// [`insert_alert`] inside the caller's transaction (a plate read and its alert commit
+/// together).
+///
+/// # Errors
+/// Database failures.
+pub async fn insert_alert_in(
+    txn: &DatabaseTransaction,
+    a: NewAlert,
+) -> Result<i32, sea_orm::DbErr> {
+    let deliver = a.deliver;
     let row = notification::ActiveModel {
         account_id: Set(a.account_id),
         camera_id: Set(a.camera_id),
-        zone_id: Set(Some(a.zone_id)),
+        zone_id: Set(a.zone_id),
         track_id: Set(Some(a.track_id)),
-        region_name: Set(Some(a.zone_name)),
+        region_name: Set(a.zone_name),
         detection_type: Set(a.detection_type),
         confidence: Set(Some(a.confidence)),
         message: Set(a.message),
@@ -71,12 +85,11 @@ pub async fn insert_alert(db: &DatabaseConnection, a: NewAlert) -> Result<i32, s
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     if deliver {
-        outbox::enqueue_notification(&txn, &row).await?;
+        outbox::enqueue_notification(txn, &row).await?;
     }
-    txn.commit().await?;
     Ok(row.id)
 }
 

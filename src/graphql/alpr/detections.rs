@@ -12,7 +12,11 @@ use crate::{
     db::entities::{detection_session, plate, vehicle},
     domain::alpr::DetectionFilter,
     error::AppResult,
-    graphql::{loader::load, url},
+    graphql::{
+        cameras::types::{Camera, CameraId},
+        loader::load,
+        url,
+    },
 };
 
 /// One processed image or frame (the document's detection "session").
@@ -87,6 +91,17 @@ impl Detection {
     /// Operator notes.
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
+    }
+    /// The plate camera whose frames produced it (null for uploads, or when the camera
+    /// was deleted).
+    async fn camera(&self, ctx: &Context<'_>) -> AppResult<Option<Camera>> {
+        let Some(id) = self.0.camera_id else {
+            return Ok(None);
+        };
+        Ok(load(ctx, CameraId(id))
+            .await?
+            .filter(|c| c.account_id == self.0.account_id)
+            .map(Camera))
     }
     /// The gate, if any.
     async fn location(&self, ctx: &Context<'_>) -> AppResult<Option<Location>> {
@@ -220,6 +235,8 @@ pub struct DetectionFilterInput {
     pub from: Option<DateTime<Utc>>,
     /// Detected before.
     pub to: Option<DateTime<Utc>>,
+    /// Only what this camera read.
+    pub camera_id: Option<i32>,
 }
 
 impl From<DetectionFilterInput> for DetectionFilter {
@@ -231,6 +248,7 @@ impl From<DetectionFilterInput> for DetectionFilter {
             location: f.location,
             from: f.from,
             to: f.to,
+            camera_id: f.camera_id,
         }
     }
 }

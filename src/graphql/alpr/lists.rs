@@ -46,6 +46,10 @@ impl PlateListEntry {
     async fn status(&self) -> PlateStatus {
         PlateStatus::of(&self.0.status_type)
     }
+    /// Plates read later match it within a weighted edit distance of one.
+    async fn fuzzy(&self) -> bool {
+        self.0.fuzzy
+    }
     /// When it was listed.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

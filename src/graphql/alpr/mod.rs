@@ -85,10 +85,13 @@ impl AlprQuery {
         after: Option<String>,
         offset: Option<i32>,
         filter: Option<DetectionFilterInput>,
+        #[graphql(desc = "Only a camera's reads (shorthand for `filter.cameraId`).")]
+        camera_id: Option<i32>,
     ) -> AppResult<Connection<OpaqueCursor<u64>, Plate, TotalCount, EmptyFields>> {
         let me = reader(ctx)?.account_id;
         let (start, limit) = page(first, after, offset)?;
-        let filter: DetectionFilter = filter.unwrap_or_default().into();
+        let mut filter: DetectionFilter = filter.unwrap_or_default().into();
+        filter.camera_id = camera_id.or(filter.camera_id);
         let (rows, total) = state(ctx)?.alpr.plates(me, &filter, start, limit).await?;
         Ok(connection(
             rows.into_iter().map(Plate).collect(),
@@ -326,18 +329,21 @@ impl AlprMutation {
     }
 
     /// Puts a plate on the allow (`whitelist`) or deny (`blacklist`) list and applies it to
-    /// the stored plates with that text.
+    /// the stored plates with that text. `fuzzy: true` lets plates read later match it
+    /// within a weighted edit distance of one (O/0, I/1, B/8, S/5 at half an edit);
+    /// absent keeps the entry's setting (false for a new entry).
     async fn set_plate_list_entry(
         &self,
         ctx: &Context<'_>,
         plate_text: String,
         status: String,
+        fuzzy: Option<bool>,
     ) -> AppResult<PlateListEntry> {
         let me = writer(ctx)?.account_id;
         Ok(PlateListEntry(
             state(ctx)?
                 .alpr
-                .set_list_entry(me, &plate_text, &status)
+                .set_list_entry(me, &plate_text, &status, fuzzy)
                 .await?,
         ))
     }
@@ -437,6 +443,40 @@ impl AlprSubscription {
                         location: at,
                     } if account_id == me && (location.is_none() || location == at) => {
                         app.alpr.session(me, session_id).await.ok().map(Detection)
+                    }
+                    _ => None,
+                }
+            }
+        }))
+    }
+
+    /// Each final plate read of a plate camera (one per passing vehicle), optionally only
+    /// one camera's or one location's.
+    async fn plate_read(
+        &self,
+        ctx: &Context<'_>,
+        camera_id: Option<i32>,
+        location: Option<String>,
+    ) -> Result<impl Stream<Item = Plate> + use<>, AppError> {
+        let me = reader(ctx)?.account_id;
+        let app = state(ctx)?.clone();
+        let events = app.bus.subscribe();
+        Ok(events.filter_map(move |event| {
+            let app = app.clone();
+            let location = location.clone();
+            async move {
+                match event {
+                    Event::PlateRead {
+                        account_id,
+                        camera_id: cam,
+                        plate_id,
+                        location: at,
+                        ..
+                    } if account_id == me
+                        && camera_id.is_none_or(|c| c == cam)
+                        && (location.is_none() || location == at) =>
+                    {
+                        app.alpr.plate(me, plate_id).await.ok().map(Plate)
                     }
                     _ => None,
                 }

@@ -224,6 +224,11 @@ impl Plate {
     async fn status(&self) -> PlateStatus {
         PlateStatus::of(&self.0.status)
     }
+    /// How the status matched its list entry: `exact` or `fuzzy` (a near miss of a fuzzy
+    /// entry, at detection time); null when on no list. List changes apply exact matches.
+    async fn list_match(&self) -> Option<&str> {
+        self.0.list_match.as_deref()
+    }
     /// When it was read.
     async fn detected_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -24,6 +24,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     events::Event,
+    live::analysis::{DEFAULT_MODEL_SET, PLATES},
 };
 
 fn reader<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
@@ -32,6 +33,22 @@ fn reader<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
 
 fn writer<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
     scoped(ctx, "camera:write")
+}
+
+/// `modelName` after `plateRecognition`: `true` is `alpr`, `false` is `yolo_v11_detect`
+/// unless `modelName` names another model; a contradiction is `BAD_USER_INPUT`.
+fn with_plates(model_name: Option<String>, plates: Option<bool>) -> AppResult<Option<String>> {
+    let named = model_name.as_deref().map(str::trim).filter(|m| !m.is_empty());
+    match (plates, named) {
+        (None, _) => Ok(model_name),
+        (Some(true), None | Some(PLATES)) => Ok(Some(PLATES.into())),
+        (Some(false), None) => Ok(Some(DEFAULT_MODEL_SET.into())),
+        (Some(false), Some(m)) if m != PLATES => Ok(model_name),
+        (Some(want), Some(m)) => Err(AppError::field(
+            "plateRecognition",
+            format!("{want} contradicts modelName {m:?}"),
+        )),
+    }
 }
 
 /// Camera queries.
@@ -149,7 +166,7 @@ impl CameraMutation {
                     stream_url: input.stream_url,
                     recognition: input.recognition,
                     location: input.location,
-                    model_name: input.model_name,
+                    model_name: with_plates(input.model_name, input.plate_recognition)?,
                     zones: input
                         .detection_areas
                         .map(|z| z.into_iter().map(Into::into).collect()),
@@ -177,7 +194,7 @@ impl CameraMutation {
                     stream_url: input.stream_url,
                     recognition: input.recognition,
                     location: input.location,
-                    model_name: input.model_name,
+                    model_name: with_plates(input.model_name, input.plate_recognition)?,
                 },
             )
             .await?;

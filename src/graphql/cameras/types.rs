@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use async_graphql::{
-    ComplexObject, Context, InputObject, Object, SimpleObject, dataloader::Loader,
+    ComplexObject, Context, InputObject, Object, SimpleObject,
+    connection::{Connection, EmptyFields, OpaqueCursor},
+    dataloader::Loader,
     types::Json as GqlJson,
 };
 use chrono::{DateTime, Utc};
@@ -11,16 +13,21 @@ use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder a
 use uuid::Uuid;
 
 use super::super::{
+    alpr::Detection,
     loader::{AppLoader, LoadErr, load},
-    state, url,
+    paging::{TotalCount, connection, page},
+    scoped, state, url,
 };
 use crate::{
     db::entities::{camera, notification, zone},
-    domain::cameras::{ZoneInput as DomainZone, validate::mask_url},
+    domain::{
+        alpr::DetectionFilter,
+        cameras::{ZoneInput as DomainZone, validate::mask_url},
+    },
     error::AppResult,
     live::{
         LiveStats,
-        analysis::{FrameResult, LiveObject},
+        analysis::{FrameResult, LiveObject, PLATES},
     },
 };
 
@@ -91,6 +98,32 @@ impl Camera {
     /// Detector set or model name.
     async fn model_name(&self) -> &str {
         &self.0.model_name
+    }
+    /// Whether it reads plates (`modelName` `alpr`): one stored detection per passing
+    /// vehicle.
+    async fn plate_recognition(&self) -> bool {
+        self.0.model_name == PLATES
+    }
+    /// The detections its plate reading stored, newest first (Relay connection; needs
+    /// `alpr:read`).
+    async fn detections(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<OpaqueCursor<u64>, Detection, TotalCount, EmptyFields>> {
+        let me = scoped(ctx, "alpr:read")?.account_id;
+        let (start, limit) = page(first, after, None)?;
+        let filter = DetectionFilter {
+            camera_id: Some(self.0.id),
+            ..Default::default()
+        };
+        let (rows, total) = state(ctx)?.alpr.sessions(me, &filter, start, limit).await?;
+        Ok(connection(
+            rows.into_iter().map(Detection).collect(),
+            start,
+            total,
+        ))
     }
     /// `connecting`, `online` or `offline`.
     async fn status(&self) -> &str {
@@ -450,8 +483,10 @@ pub struct CameraInput {
     pub recognition: Option<bool>,
     /// Location.
     pub location: Option<String>,
-    /// `yolo_v11_detect` (default) or an installed model name.
+    /// `yolo_v11_detect` (default), `alpr` (plate reading) or an installed model name.
     pub model_name: Option<String>,
+    /// `true` reads plates (the same as `modelName: "alpr"`).
+    pub plate_recognition: Option<bool>,
     /// Zones to create with it.
     pub detection_areas: Option<Vec<ZoneInput>>,
 }
@@ -469,6 +504,9 @@ pub struct CameraUpdate {
     pub location: Option<String>,
     /// Detector set.
     pub model_name: Option<String>,
+    /// `true` switches to plate reading (`modelName` `alpr`), `false` back to
+    /// `yolo_v11_detect` when it read plates.
+    pub plate_recognition: Option<bool>,
 }
 
 /// A notification posted by a client.
