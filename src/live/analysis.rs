@@ -227,6 +227,10 @@ fn detect(
     }
     if let (Some(done), Some(alpr)) = (plates, models.alpr.as_ref()) {
         let boxes: Vec<[f32; 4]> = out.iter().map(|d| d.bbox).collect();
+        let scores: Vec<f32> = out.iter().map(|d| d.score).collect();
+        let mut keep = gate::one_box_per_vehicle(&boxes, &scores).into_iter();
+        out.retain(|_| keep.next().unwrap_or(false));
+        let boxes: Vec<[f32; 4]> = out.iter().map(|d| d.bbox).collect();
         for i in gate::worth_reading(&boxes, done) {
             out[i].plate = gate::read_vehicle(alpr, frame, out[i].bbox)?;
         }
@@ -281,9 +285,15 @@ impl Analyzer {
         inference_ms: f64,
     ) -> (FrameResult, Vec<RaisedAlert>, Vec<FinalRead>) {
         let mut inputs = Vec::with_capacity(dets.len());
+        // A plate camera follows vehicles whatever class the model gives each frame: a car
+        // filling the frame flickers between car, van and lorry, and the tracker only pairs
+        // boxes of one class.
+        let one_vehicle_class = self.config.reads_plates();
         for d in &dets {
             let label = if d.model == PEOPLE {
                 "person".to_owned()
+            } else if one_vehicle_class && d.model == VEHICLES {
+                "vehicle".to_owned()
             } else {
                 d.class_name.clone()
             };
@@ -295,7 +305,8 @@ impl Analyzer {
                 class,
             });
         }
-        let tracked = self.tracker.update(&inputs);
+        let t = frame.at.saturating_duration_since(self.epoch).as_secs_f64();
+        let tracked = self.tracker.update_at(&inputs, t);
         let mut finals = Vec::new();
         for id in self.tracker.take_removed() {
             self.zones.forget(id);
@@ -344,7 +355,6 @@ impl Analyzer {
                 })
             })
             .collect();
-        let t = frame.at.saturating_duration_since(self.epoch).as_secs_f64();
         let zone_objects: Vec<ZoneObject> = objects
             .iter()
             .map(|o| ZoneObject {

@@ -18,6 +18,26 @@ pub const MIN_VEHICLE_HEIGHT: f32 = 48.0;
 pub const MAX_READS_PER_FRAME: usize = 4;
 /// IoU with a done track's last box above which a vehicle is not read again.
 pub const DONE_IOU: f32 = 0.5;
+/// IoU above which two vehicle boxes of different classes are one vehicle: the detector's
+/// NMS is per class, so a car filling the frame can come back as both `car` and `truck`.
+pub const SAME_VEHICLE_IOU: f32 = 0.6;
+
+/// Class-agnostic greedy NMS over a frame's vehicle boxes: whether each box is kept (the
+/// most confident of every group overlapping at IoU > [`SAME_VEHICLE_IOU`]). A plate camera
+/// tracks and reads one box per vehicle, never two tracks (and two stored reads) for one car.
+pub fn one_box_per_vehicle(boxes: &[[f32; 4]], scores: &[f32]) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..boxes.len().min(scores.len())).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut keep = vec![false; boxes.len()];
+    let mut kept: Vec<usize> = Vec::new();
+    for i in order {
+        if kept.iter().all(|&k| iou(&boxes[k], &boxes[i]) <= SAME_VEHICLE_IOU) {
+            keep[i] = true;
+            kept.push(i);
+        }
+    }
+    keep
+}
 
 /// Which vehicles of a frame to read: indices into `boxes`, largest first.
 pub fn worth_reading(boxes: &[[f32; 4]], done: &[[f32; 4]]) -> Vec<usize> {
@@ -63,6 +83,21 @@ pub fn read_vehicle(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_vehicle_seen_as_two_classes_is_one_box() {
+        let boxes = [
+            [100.0, 100.0, 400.0, 300.0], // car 0.8
+            [105.0, 98.0, 410.0, 305.0],  // truck 0.6, the same vehicle
+            [420.0, 100.0, 600.0, 300.0], // the next car, touching
+            [0.0, 0.0, 0.0, 0.0],         // degenerate
+        ];
+        let keep = one_box_per_vehicle(&boxes, &[0.8, 0.6, 0.5, 0.3]);
+        assert_eq!(keep, vec![true, false, true, true]);
+        // The more confident class wins whichever comes first.
+        let keep = one_box_per_vehicle(&boxes[..2], &[0.4, 0.9]);
+        assert_eq!(keep, vec![false, true]);
+    }
 
     #[test]
     fn the_largest_readable_vehicles_not_yet_done_are_read() {

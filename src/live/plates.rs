@@ -241,8 +241,7 @@ mod tests {
                     data: vec![0; 12],
                 },
                 at: Instant::now(),
-                captured_at: DateTime::from_timestamp(1_700_000_000 + seq as i64, 0)
-                    .expect("time"),
+                captured_at: DateTime::from_timestamp(1_700_000_000 + seq as i64, 0).expect("time"),
             }),
             vehicle_class: "car".into(),
             vehicle_confidence: 0.9,
@@ -261,7 +260,9 @@ mod tests {
         assert!(p.observe(1, obs(1, "5AU5341", 0.8)).is_none());
         assert!(p.observe(1, obs(2, "5AU5347", 0.7)).is_none(), "a misread");
         assert!(p.observe(1, obs(3, "5AU5341", 0.9)).is_none());
-        let f = p.observe(1, obs(4, "5AU5341", 0.85)).expect("third agreeing read");
+        let f = p
+            .observe(1, obs(4, "5AU5341", 0.85))
+            .expect("third agreeing read");
         assert_eq!(f.vote.text, "5AU5341");
         assert_eq!(f.reason, FinalReason::Agreement);
         assert_eq!(f.best.frame.seq, 3, "the most confident agreeing read");

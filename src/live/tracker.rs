@@ -12,7 +12,8 @@
 //! 4. unconfirmed tracks are matched to the remaining high detections, and are removed at
 //!    their first miss;
 //! 5. unmatched high detections start tracks; tracks lost longer than `track_buffer` frames
-//!    are removed.
+//!    — or, with [`Tracker::update_at`], longer than `max_lost_secs` of stream time — are
+//!    removed.
 //!
 //! Differences from ByteTrack: association only pairs a track with detections of its own
 //! class; a track is confirmed after `min_hits` consecutive matches (Frigate's
@@ -38,6 +39,10 @@ pub struct TrackerConfig {
     pub second_match_iou: f32,
     /// Frames a lost track is kept before removal (`track_buffer`, 30).
     pub track_buffer: u32,
+    /// Seconds a lost track is kept before removal, whatever the frame count (`None`: frames
+    /// only). A camera analysed slower than its detect rate (skipped ticks) still drops a
+    /// vehicle that left after Frigate's `max_disappeared` time, 5 s.
+    pub max_lost_secs: Option<f64>,
     /// Consecutive matched frames before a track is confirmed (2; Frigate `min_initialized`).
     /// 0 is treated as 1.
     pub min_hits: u32,
@@ -52,6 +57,7 @@ impl Default for TrackerConfig {
             match_iou: 0.2,
             second_match_iou: 0.5,
             track_buffer: 30,
+            max_lost_secs: None,
             min_hits: 2,
         }
     }
@@ -74,6 +80,7 @@ impl TrackerConfig {
         let min_hits = ((fps / 2.0).floor() as u32).clamp(2, 10);
         Self {
             track_buffer,
+            max_lost_secs: Some(5.0),
             min_hits,
             ..Self::default()
         }
@@ -362,6 +369,8 @@ struct Track {
     hits: u32,
     age: u32,
     since_update: u32,
+    /// Stream time of its last match, seconds.
+    seen_at: f64,
     lost: bool,
     matched: Option<usize>,
 }
@@ -373,6 +382,8 @@ pub struct Tracker {
     tracks: Vec<Track>,
     next_id: u64,
     removed: Vec<u64>,
+    /// Stream time of the current update, seconds.
+    now: f64,
 }
 
 /// Matched `(track, detection)` pairs, unmatched tracks, unmatched detections.
@@ -385,7 +396,17 @@ impl Tracker {
             tracks: Vec::new(),
             next_id: 1,
             removed: Vec::new(),
+            now: 0.0,
         }
+    }
+
+    /// [`Self::update`] at stream time `now` (seconds, non-decreasing): lost tracks also
+    /// expire after `max_lost_secs`.
+    pub fn update_at(&mut self, detections: &[TrackInput], now: f64) -> Vec<TrackedObject> {
+        if now.is_finite() {
+            self.now = self.now.max(now);
+        }
+        self.update(detections)
     }
 
     /// Advances one frame. Returns the confirmed tracks that were matched this frame
@@ -435,7 +456,8 @@ impl Tracker {
             remove[i] = true;
         }
         for (i, t) in self.tracks.iter().enumerate() {
-            if t.lost && t.since_update > cfg.track_buffer {
+            let expired = cfg.max_lost_secs.is_some_and(|m| self.now - t.seen_at > m);
+            if t.lost && (t.since_update > cfg.track_buffer || expired) {
                 remove[i] = true;
                 self.removed.push(t.id);
             }
@@ -454,6 +476,7 @@ impl Tracker {
                     hits: 1,
                     age: 1,
                     since_update: 0,
+                    seen_at: self.now,
                     lost: false,
                     matched: Some(d),
                 });
@@ -549,6 +572,7 @@ impl Tracker {
             track.kf.update(to_xyah(&inputs[d].bbox));
             track.hits = track.hits.saturating_add(1);
             track.since_update = 0;
+            track.seen_at = self.now;
             track.lost = false;
             track.matched = Some(d);
             if track.id == 0 && track.hits >= self.config.min_hits {

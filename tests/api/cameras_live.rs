@@ -44,7 +44,13 @@ async fn camera(app: &TestApp, user: &User, id: i64) -> Value {
 }
 
 /// Polls until the camera has `status`; the seconds it took.
-pub(crate) async fn wait_status(app: &TestApp, user: &User, id: i64, status: &str, within: Duration) -> f64 {
+pub(crate) async fn wait_status(
+    app: &TestApp,
+    user: &User,
+    id: i64,
+    status: &str,
+    within: Duration,
+) -> f64 {
     let t0 = Instant::now();
     loop {
         let c = camera(app, user, id).await;
@@ -59,7 +65,11 @@ pub(crate) async fn wait_status(app: &TestApp, user: &User, id: i64, status: &st
     }
 }
 
-pub(crate) async fn subscribe(addr: std::net::SocketAddr, user: &User, subs: &[(&str, &str)]) -> Ws {
+pub(crate) async fn subscribe(
+    addr: std::net::SocketAddr,
+    user: &User,
+    subs: &[(&str, &str)],
+) -> Ws {
     let mut ws = open(addr, "graphql-transport-ws").await;
     send(
         &mut ws,

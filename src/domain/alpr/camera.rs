@@ -32,10 +32,7 @@ use crate::{
     draw,
     error::{AppError, AppResult},
     events::Event,
-    live::{
-        PlateSink,
-        plates::FinalRead,
-    },
+    live::{PlateSink, plates::FinalRead},
 };
 
 impl PlateSink for AlprService {
@@ -73,10 +70,7 @@ impl AlprService {
             .await?
             .filter(|c| c.account_id == account_id)
             .ok_or_else(|| super::not_found("Camera", camera_id))?;
-        let location = cam
-            .location
-            .as_deref()
-            .and_then(|l| location_name(l).ok());
+        let location = cam.location.as_deref().and_then(|l| location_name(l).ok());
         let at = Utc::now();
         let FinalRead {
             track_id,
@@ -101,7 +95,8 @@ impl AlprService {
                 vehicle: Some(vehicle),
             }],
         };
-        let mut candidates = vec![json!({"text": vote.text, "confidence": round4(vote.confidence)})];
+        let mut candidates =
+            vec![json!({"text": vote.text, "confidence": round4(vote.confidence)})];
         candidates.extend(
             vote.candidates
                 .iter()
@@ -146,8 +141,9 @@ impl AlprService {
         let mut written = files.all_paths();
         written.extend(snapshot.clone());
         let notes = format!(
-            "camera {camera_id}, track {track_id}: {} reads, {} agreeing, final on {}, seen {} – {}",
+            "camera {camera_id}, track {track_id}: {} read{} ({} agreeing), final on {}, seen {} – {}",
             vote.reads,
+            if vote.reads == 1 { "" } else { "s" },
             vote.agreeing,
             reason.as_str(),
             first_seen.to_rfc3339(),

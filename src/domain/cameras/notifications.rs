@@ -4,7 +4,8 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, DatabaseConnection,
-    DatabaseTransaction,    EntityTrait as _, QueryFilter as _, QueryOrder as _, TransactionTrait as _, sea_query::Expr,
+    DatabaseTransaction, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    TransactionTrait as _, sea_query::Expr,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;

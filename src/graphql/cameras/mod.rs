@@ -38,7 +38,10 @@ fn writer<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
 /// `modelName` after `plateRecognition`: `true` is `alpr`, `false` is `yolo_v11_detect`
 /// unless `modelName` names another model; a contradiction is `BAD_USER_INPUT`.
 fn with_plates(model_name: Option<String>, plates: Option<bool>) -> AppResult<Option<String>> {
-    let named = model_name.as_deref().map(str::trim).filter(|m| !m.is_empty());
+    let named = model_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
     match (plates, named) {
         (None, _) => Ok(model_name),
         (Some(true), None | Some(PLATES)) => Ok(Some(PLATES.into())),

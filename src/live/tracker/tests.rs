@@ -128,6 +128,7 @@ fn config_defaults_and_fps() {
     assert_eq!((c30.track_buffer, c30.min_hits), (150, 10));
     let c1 = TrackerConfig::for_fps(1.0);
     assert_eq!((c1.track_buffer, c1.min_hits), (10, 2));
+    assert_eq!((d.max_lost_secs, c5.max_lost_secs), (None, Some(5.0)));
     assert_eq!(TrackerConfig::for_fps(f32::NAN), c5);
     assert_eq!(TrackerConfig::for_fps(-3.0), c5);
 }
@@ -244,6 +245,29 @@ fn gap_within_buffer_keeps_id_using_prediction() {
     assert_eq!(out[0].track_id, 1);
     assert_eq!((out[0].hits, out[0].age), (21, 31));
     assert!(t.take_removed().is_empty());
+}
+
+#[test]
+fn a_slowly_analysed_stream_drops_a_lost_track_after_max_lost_secs() {
+    // 0.5 analysed frames/s: 25 frames of buffer would keep a gone vehicle for 50 s.
+    let d = det(100.0, 100.0, 50.0, 100.0, 0.9, 0);
+    let mut t = Tracker::new(TrackerConfig::for_fps(5.0));
+    for f in 0..4 {
+        t.update_at(std::slice::from_ref(&d), f64::from(f) * 2.0);
+    }
+    // Lost at 8 s; still kept 4 s later (2 frames), dropped once more than 5 s passed.
+    t.update_at(&[], 8.0);
+    t.update_at(&[], 10.0);
+    t.update_at(&[], 11.0);
+    assert_eq!(t.len(), 1, "lost 5 s after its last match at 6 s: kept");
+    assert!(t.take_removed().is_empty());
+    t.update_at(&[], 11.5);
+    assert!(t.is_empty());
+    assert_eq!(t.take_removed(), vec![1]);
+    // The same vehicle back later is a new track.
+    t.update_at(std::slice::from_ref(&d), 12.0);
+    let out = t.update_at(std::slice::from_ref(&d), 14.0);
+    assert_eq!(out[0].track_id, 2);
 }
 
 #[test]
