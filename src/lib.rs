@@ -20,6 +20,7 @@ pub mod http;
 pub mod inference;
 pub mod live;
 pub mod media;
+pub mod rtsp_auth;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

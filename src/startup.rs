@@ -15,7 +15,8 @@ use crate::{
     delivery::{Deliveries, DeliveryParts},
     domain::{
         accounts::AccountService, alpr::AlprService, cameras::CameraService,
-        channels::ChannelService, inspection::InspectionService, parking::ParkingService,
+        channels::ChannelService, devices::DeviceService, inspection::InspectionService,
+        parking::ParkingService,
     },
     events::{EventBus, InProcessBus},
     graphql, http,
@@ -49,6 +50,8 @@ pub struct App {
     pub cameras: CameraService,
     /// E-mail recipients, LINE tokens, webhook endpoints.
     pub channels: ChannelService,
+    /// Devices: the cameras with the devices document's fields.
+    pub devices: DeviceService,
     /// The delivery workers (outbox).
     pub deliveries: Arc<Deliveries>,
     /// Inspection batches, records and AI analysis.
@@ -111,7 +114,7 @@ impl AppState {
         )?);
         let channels = ChannelService::new(
             db.clone(),
-            secrets,
+            secrets.clone(),
             deliveries.line().clone(),
             deliveries.mail_enabled(),
             bus.clone(),
@@ -133,17 +136,20 @@ impl AppState {
             settings.parking.offset()?,
         );
         let live_settings = settings.cameras.live()?;
-        let live = Arc::new(LiveCameras::new(
-            Arc::new(OpenCvFactory {
-                timeout_ms: (settings.cameras.timeout_secs * 1000.0) as i32,
-            }),
-            inference.clone(),
-            db.clone(),
-            store.clone(),
-            bus.clone(),
-            Arc::new(alpr.clone()),
-            live_settings,
-        ));
+        let live = Arc::new(
+            LiveCameras::new(
+                Arc::new(OpenCvFactory {
+                    timeout_ms: (settings.cameras.timeout_secs * 1000.0) as i32,
+                }),
+                inference.clone(),
+                db.clone(),
+                store.clone(),
+                bus.clone(),
+                Arc::new(alpr.clone()),
+                live_settings,
+            )
+            .with_secrets(secrets.clone()),
+        );
         let registry_dir = models_dir.clone();
         let cameras = CameraService::new(
             db.clone(),
@@ -161,6 +167,7 @@ impl AppState {
             bus.clone(),
         )
         .with_allowed_hosts(settings.cameras.allowed_hosts.clone());
+        let devices = DeviceService::new(db.clone(), cameras.clone(), secrets);
         Ok(Self(Arc::new(App {
             settings,
             db,
@@ -171,6 +178,7 @@ impl AppState {
             parking,
             cameras,
             channels,
+            devices,
             deliveries,
             inspection,
         })))

@@ -13,6 +13,7 @@ mod m20261201_000005_cameras;
 mod m20261202_000006_delivery;
 mod m20261202_000007_inspection;
 mod m20261204_000008_camera_plates;
+mod m20261206_000009_devices;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_delivery::Migration),
             Box::new(m20261202_000007_inspection::Migration),
             Box::new(m20261204_000008_camera_plates::Migration),
+            Box::new(m20261206_000009_devices::Migration),
         ]
     }
 }

@@ -250,6 +250,49 @@ impl ErrorStyle for MonitorStyle {
     }
 }
 
+/// The `devices` group's style (devices-api-v1.zh-TW.txt, "SaaS-API v0.10.0"):
+/// `{"success": false, "error": {"code", "message"}}` with 400 `VALIDATION_ERROR` (the
+/// message names the field; `error.details` holds every field's messages), 401
+/// `UNAUTHORIZED`, 403 `FORBIDDEN`, 404 `NOT_FOUND` (or the finer reason, e.g.
+/// `DEVICE_NOT_FOUND`), 409 `CONFLICT` (e.g. `DEVICE_ANALYSIS_ACTIVE`), 429
+/// `RATE_LIMITED`, 500 `INTERNAL_ERROR`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SaasStyle;
+
+impl ErrorStyle for SaasStyle {
+    fn render(&self, error: &RestError) -> (StatusCode, Value) {
+        let (status, default_code) = match error.code {
+            ErrorCode::Unauthenticated => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            ErrorCode::Forbidden => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+            ErrorCode::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            ErrorCode::BadUserInput => (StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
+            ErrorCode::Conflict => (StatusCode::CONFLICT, "CONFLICT"),
+            ErrorCode::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
+            ErrorCode::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+            ErrorCode::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            ErrorCode::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
+            }
+            ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
+        };
+        // Validation keeps its documented code whatever finer reason the resolver gave.
+        let code = match (error.code, error.reason.as_deref()) {
+            (ErrorCode::BadUserInput, _) | (_, None) => default_code,
+            (_, Some(r)) => r,
+        };
+        let mut err = serde_json::Map::new();
+        err.insert("code".into(), code.into());
+        err.insert("message".into(), error.message.clone().into());
+        if !error.fields.is_empty() {
+            err.insert("details".into(), serde_json::json!(error.fields));
+        }
+        (
+            status,
+            serde_json::json!({"success": false, "error": Value::Object(err)}),
+        )
+    }
+}
+
 /// The `alpr` group's style (alpr-api.en.md is a FastAPI service): `{"detail": "message"}`
 /// with the usual status, and validation failures as FastAPI's `HTTPValidationError`: 422
 /// `{"detail": [{"type", "loc": ["body", field], "msg", "input": null}]}`.

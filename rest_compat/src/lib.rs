@@ -34,7 +34,7 @@ use serde_json::Value;
 
 pub use coerce::{Body, FilePart, Inputs};
 pub use error::{
-    DrfStyle, ErrorCode, ErrorStyle, FastApiStyle, FlaskStyle, MonitorStyle, RestError,
+    DrfStyle, ErrorCode, ErrorStyle, FastApiStyle, FlaskStyle, MonitorStyle, RestError, SaasStyle,
 };
 pub use operation::{OperationError, StoredOperation, VarType, VariableDef};
 
@@ -72,6 +72,11 @@ pub struct Route {
     /// Still served but superseded: answers carry `Deprecation: true` (RFC 9745) and the
     /// OpenAPI operation is marked `deprecated`.
     pub deprecated: bool,
+    /// Query parameters whose wire name is not a GraphQL name (`filters[name]`, OpenAPI
+    /// `deepObject` style): `(wire name, variable)`.
+    pub query_names: Vec<(&'static str, &'static str)>,
+    /// Refuse query parameters the route does not declare (400 naming them).
+    pub strict_query: bool,
 }
 
 impl Route {
@@ -88,6 +93,8 @@ impl Route {
             public: false,
             links: Vec::new(),
             deprecated: false,
+            query_names: Vec::new(),
+            strict_query: false,
         }
     }
 
@@ -104,6 +111,29 @@ impl Route {
     pub fn param(mut self, name: &'static str, schema: Value) -> Self {
         self.constraints.push((name, schema));
         self
+    }
+
+    /// Feeds the variable `variable` from the query parameter `wire` (a name GraphQL cannot
+    /// spell, such as `filters[name]`); the OpenAPI document publishes `wire`.
+    #[must_use]
+    pub fn query_name(mut self, wire: &'static str, variable: &'static str) -> Self {
+        self.query_names.push((wire, variable));
+        self
+    }
+
+    /// Answers 400 to query parameters the route does not declare.
+    #[must_use]
+    pub fn strict_query(mut self) -> Self {
+        self.strict_query = true;
+        self
+    }
+
+    /// The wire name of the query parameter feeding `variable`.
+    pub fn wire_name<'a>(&self, variable: &'a str) -> &'a str {
+        self.query_names
+            .iter()
+            .find(|(_, v)| *v == variable)
+            .map_or(variable, |(w, _)| w)
     }
 
     /// Marks the route as answering without credentials.
@@ -254,6 +284,7 @@ pub fn groups() -> Vec<Group> {
         groups::alpr::group(),
         groups::parking::group(),
         groups::inspection::group(),
+        groups::devices::group(),
     ]
 }
 
@@ -339,6 +370,37 @@ async fn handle<E: Executor>(
                 .entry(k.into_owned())
                 .or_default()
                 .push(v.into_owned());
+        }
+    }
+    if route.strict_query {
+        let known = |k: &str| {
+            route.query_names.iter().any(|(w, _)| *w == k)
+                || (route.operation.variables.iter().any(|v| v.name == k)
+                    && !route.query_names.iter().any(|(_, v)| *v == k))
+        };
+        let unknown: BTreeMap<String, Vec<String>> = inputs
+            .query
+            .keys()
+            .filter(|k| !known(k))
+            .map(|k| {
+                (
+                    k.clone(),
+                    vec!["is not a parameter of this endpoint".to_owned()],
+                )
+            })
+            .collect();
+        if !unknown.is_empty() {
+            let mut err = RestError::validation(unknown);
+            let names: Vec<String> = err.fields.keys().cloned().collect();
+            for k in names {
+                err.locations.insert(k, "query");
+            }
+            return Err(err);
+        }
+    }
+    for (wire, var) in &route.query_names {
+        if let Some(v) = inputs.query.remove(*wire) {
+            inputs.query.insert((*var).to_owned(), v);
         }
     }
     inputs.body = read_body(&parts, body, options.body_limit).await?;

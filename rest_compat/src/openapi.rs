@@ -137,7 +137,7 @@ pub fn document(groups: &[Group], sdl: &str, title: &str, version: &str) -> Valu
                     }));
                 } else if query_style {
                     parameters.push(json!({
-                        "name": var.name, "in": "query", "required": needed, "schema": schema
+                        "name": route.wire_name(&var.name), "in": "query", "required": needed, "schema": schema
                     }));
                 } else {
                     multipart |= var.ty.base_name() == "Upload";

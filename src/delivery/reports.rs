@@ -126,7 +126,7 @@ async fn report(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Message, sea_orm::DbErr> {
-    let cameras = camera::Entity::find()
+    let cameras = camera::live_rows()
         .filter(camera::Column::AccountId.eq(account_id))
         .all(&inner.db)
         .await?;

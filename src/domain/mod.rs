@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod alpr;
 pub mod cameras;
 pub mod channels;
+pub mod devices;
 pub mod inspection;
 pub mod parking;
 pub mod validate;

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod alpr;
 pub mod cameras;
 pub mod channels;
+pub mod devices;
 pub mod inspection;
 pub mod loader;
 pub mod paging;
@@ -27,6 +28,7 @@ pub struct Query(
     alpr::AlprQuery,
     cameras::CameraQuery,
     channels::ChannelQuery,
+    devices::DeviceQuery,
     inspection::InspectionQuery,
     parking::ParkingQuery,
 );
@@ -38,6 +40,7 @@ pub struct Mutation(
     alpr::AlprMutation,
     cameras::CameraMutation,
     channels::ChannelMutation,
+    devices::DeviceMutation,
     inspection::InspectionMutation,
     parking::ParkingMutation,
 );

@@ -31,7 +31,10 @@ pub fn one_box_per_vehicle(boxes: &[[f32; 4]], scores: &[f32]) -> Vec<bool> {
     let mut keep = vec![false; boxes.len()];
     let mut kept: Vec<usize> = Vec::new();
     for i in order {
-        if kept.iter().all(|&k| iou(&boxes[k], &boxes[i]) <= SAME_VEHICLE_IOU) {
+        if kept
+            .iter()
+            .all(|&k| iou(&boxes[k], &boxes[i]) <= SAME_VEHICLE_IOU)
+        {
             keep[i] = true;
             kept.push(i);
         }

@@ -42,10 +42,12 @@ use self::{
     plates::{FinalRead, PlateSettings},
 };
 use crate::{
+    crypto::SecretBox,
     db::entities::{camera, zone},
     domain::cameras::validate::{stored_classes, stored_polygon},
     events::{Event, EventBus},
     inference::InferenceService,
+    rtsp_auth::RtspAuth,
     storage::ArtifactStore,
 };
 
@@ -173,6 +175,7 @@ pub struct LiveCameras {
     status_rx: Mutex<Option<mpsc::UnboundedReceiver<StatusChange>>>,
     generation: AtomicU64,
     stopped: AtomicBool,
+    secrets: Option<SecretBox>,
 }
 
 /// The zones of a camera as the analysis sees them.
@@ -213,7 +216,26 @@ impl LiveCameras {
             status_rx: Mutex::new(Some(status_rx)),
             generation: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
+            secrets: None,
         }
+    }
+
+    /// Opens cameras' sealed RTSP credentials (`cameras.rtsp_auth`) with `secrets` when
+    /// connecting.
+    #[must_use]
+    pub fn with_secrets(mut self, secrets: SecretBox) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    /// The URL the capture worker opens: the stream URL with the camera's Basic
+    /// credentials, if any ([`RtspAuth::connect_url`]).
+    fn connect_url(&self, cam: &camera::Model) -> String {
+        let auth = self
+            .secrets
+            .as_ref()
+            .and_then(|s| RtspAuth::open(cam.rtsp_auth.as_deref(), s));
+        RtspAuth::connect_url(auth.as_ref(), &cam.stream_url)
     }
 
     /// The settings.
@@ -311,6 +333,7 @@ impl LiveCameras {
             Self::retire(old);
         }
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        let url = self.connect_url(cam);
         let shared = Arc::new(Shared {
             frames: watch::channel(None).0,
             viewers: AtomicUsize::new(0),
@@ -322,7 +345,7 @@ impl LiveCameras {
         let job = capture::CaptureJob {
             camera_id: cam.id,
             generation,
-            url: cam.stream_url.clone(),
+            url: url.clone(),
             factory: self.factory.clone(),
             shared: shared.clone(),
             stop: stop.clone(),
@@ -345,7 +368,7 @@ impl LiveCameras {
         let mut worker = Worker {
             account_id: cam.account_id,
             generation,
-            url: cam.stream_url.clone(),
+            url,
             shared,
             stop,
             thread,
@@ -429,7 +452,7 @@ impl LiveCameras {
     /// starts or stops analysis when `recognition` changed, else swaps the configuration.
     pub fn update(&self, cam: &camera::Model, zones: &[zone::Model]) {
         let restart = match self.lock().get(&cam.id) {
-            Some(w) => w.url != cam.stream_url,
+            Some(w) => w.url != self.connect_url(cam),
             None => true,
         };
         if restart {

@@ -15,6 +15,7 @@ mod cameras_live;
 mod contract;
 mod delivery;
 mod delivery_live;
+mod devices;
 mod gate_live;
 mod graphiql;
 mod health;

@@ -4,7 +4,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A camera row.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "cameras")]
 pub struct Model {
     /// Integer id, as the monitor document shows.
@@ -36,6 +36,46 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Last time a frame arrived (stored on status changes).
     pub last_active: Option<DateTimeUtc>,
+    /// Device description (≤ 500 characters).
+    pub description: Option<String>,
+    /// Sealed RTSP credentials (`crypto::SecretBox`): JSON `{"username","password"}` or
+    /// `{"token"}`. Write-only.
+    pub rtsp_auth: Option<String>,
+    /// `ip_camera`, `rtsp_source` or `usb_camera`.
+    pub device_type: String,
+    /// `level_01` or `level_02`.
+    pub plan: String,
+    /// Tags (JSON array of strings; null = none).
+    pub tags: Option<Json>,
+    /// `UTC+H`, `UTC-H` or `UTC+H:MM`.
+    pub utc_offset: String,
+    /// Analysis schedule (the document's `Schedule` object); null = manual start/stop.
+    pub schedule: Option<Json>,
+    /// `active`, `paused` or `archived`.
+    pub device_status: String,
+    /// `online`, `offline` or `unknown` (the RTSP probe's verdict).
+    pub online_status: String,
+    /// Last successful probe.
+    pub last_heartbeat_at: Option<DateTimeUtc>,
+    /// Consecutive failed automatic probes.
+    pub probe_failures: i32,
+    /// WGS84 latitude, degrees.
+    pub latitude: Option<f64>,
+    /// WGS84 longitude, degrees.
+    pub longitude: Option<f64>,
+    /// `manual`, `address`, `device` or `ip`.
+    pub geo_source: Option<String>,
+    /// Monthly analysis seconds set for this device (with `has_individual_limit`; null
+    /// there = unlimited).
+    pub quota_seconds: Option<i64>,
+    /// Whether `quota_seconds` overrides the plan's.
+    pub has_individual_limit: bool,
+    /// Frames analysed, all time.
+    pub total_analysis_count: i64,
+    /// Seconds spent analysing them, all time.
+    pub total_processing_time_seconds: f64,
+    /// Soft delete time; a deleted camera is gone from every group.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 /// Relations.
@@ -43,3 +83,8 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Cameras not soft-deleted: every query of a group starts here.
+pub fn live_rows() -> Select<Entity> {
+    Entity::find().filter(Column::DeletedAt.is_null())
+}

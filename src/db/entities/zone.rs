@@ -26,6 +26,8 @@ pub struct Model {
     pub detection_classes: Json,
     /// Creation time.
     pub created_at: DateTimeUtc,
+    /// Soft delete time (with its device); zones are only reached through their camera.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 /// Relations.

@@ -15,7 +15,7 @@
 
 use chrono::Utc;
 use futures_util::future::BoxFuture;
-use sea_orm::{EntityTrait as _, TransactionTrait as _};
+use sea_orm::{ColumnTrait as _, QueryFilter as _, TransactionTrait as _};
 use serde_json::json;
 use uuid::Uuid;
 use visionflow_models::alpr::{AlprOutput, PlateRead, VehicleRef};
@@ -65,7 +65,8 @@ impl AlprService {
         camera_id: i32,
         read: FinalRead,
     ) -> AppResult<StoredDetection> {
-        let cam = camera::Entity::find_by_id(camera_id)
+        let cam = camera::live_rows()
+            .filter(camera::Column::Id.eq(camera_id))
             .one(&self.db)
             .await?
             .filter(|c| c.account_id == account_id)

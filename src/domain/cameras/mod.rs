@@ -134,6 +134,16 @@ impl CameraService {
         self
     }
 
+    /// The hosts stream URLs are limited to (`cameras.allowed_hosts`; empty = any).
+    pub fn allowed_hosts(&self) -> &[String] {
+        &self.allowed_hosts
+    }
+
+    /// Publishes a camera event on the bus.
+    pub fn publish(&self, event: Event) {
+        self.bus.publish(event);
+    }
+
     /// The live workers.
     pub fn live(&self) -> &Arc<LiveCameras> {
         &self.live
@@ -256,7 +266,7 @@ impl CameraService {
         offset: u64,
         limit: u64,
     ) -> AppResult<(Vec<camera::Model>, u64)> {
-        let q = camera::Entity::find()
+        let q = camera::live_rows()
             .filter(camera::Column::AccountId.eq(account_id))
             .order_by_asc(camera::Column::Id);
         db::page(&self.db, q, offset, limit).await
@@ -267,7 +277,9 @@ impl CameraService {
     /// # Errors
     /// `CAMERA_NOT_FOUND`; `INTERNAL` on database failures.
     pub async fn camera(&self, account_id: Uuid, id: i32) -> AppResult<camera::Model> {
-        let q = camera::Entity::find_by_id(id).filter(camera::Column::AccountId.eq(account_id));
+        let q = camera::live_rows()
+            .filter(camera::Column::Id.eq(id))
+            .filter(camera::Column::AccountId.eq(account_id));
         db::one_or(&self.db, q, camera_not_found).await
     }
 
@@ -502,11 +514,12 @@ impl CameraService {
     /// # Errors
     /// `INTERNAL` on database failures.
     pub async fn start_all(&self) -> AppResult<usize> {
-        let cams = camera::Entity::find()
+        let cams = camera::live_rows()
             .order_by_asc(camera::Column::Id)
             .all(&self.db)
             .await?;
         let zones = zone::Entity::find()
+            .filter(zone::Column::DeletedAt.is_null())
             .order_by_asc(zone::Column::Id)
             .all(&self.db)
             .await?;

@@ -1,0 +1,166 @@
+//! GraphQL of the devices domain (devices-api-v1.zh-TW.txt): devices with paging, search,
+//! sort and filters, their scenes (zones with alert rules), the RTSP probe, manual analysis
+//! start/stop. Queries need `device:read` (scenes also `scene:read`), mutations
+//! `device:write` (JWTs carry every scope).
+
+pub mod types;
+
+use async_graphql::{Context, ID, Object};
+
+use self::types::{Device, DeviceFilter, DeviceInput, ProbeResult, device_id, query};
+use super::{
+    cameras::types::Zone,
+    paging::{Numbered, numbered, numbered_page},
+    scoped, state,
+};
+use crate::{auth::Principal, error::AppResult};
+
+fn reader<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
+    scoped(ctx, "device:read")
+}
+
+fn writer<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
+    scoped(ctx, "device:write")
+}
+
+/// Device queries.
+#[derive(Default)]
+pub struct DeviceQuery;
+
+#[Object]
+impl DeviceQuery {
+    /// The caller's devices: `page` (from 1) of `first` rows (1–100, default 20), or Relay
+    /// `after` / `offset`; `q` searches name, location and description; `sort` is a field
+    /// name (default `createdAt`), `order` `ASC` or `DESC` (default).
+    #[allow(clippy::too_many_arguments)]
+    async fn devices(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        offset: Option<i32>,
+        page: Option<i32>,
+        q: Option<String>,
+        sort: Option<String>,
+        order: Option<String>,
+        filters: Option<DeviceFilter>,
+    ) -> AppResult<Numbered<Device>> {
+        let me = reader(ctx)?.account_id;
+        if first.is_some_and(|f| !(1..=100).contains(&f)) {
+            return Err(crate::error::AppError::field(
+                "limit",
+                "must be between 1 and 100",
+            ));
+        }
+        let (start, limit) = numbered_page(first, page, after, offset)?;
+        let req = query(q, sort, order, filters)?;
+        let (rows, total) = state(ctx)?.devices.list(me, &req, start, limit).await?;
+        Ok(numbered(
+            rows.into_iter().map(Device).collect(),
+            start,
+            limit,
+            total,
+        ))
+    }
+
+    /// One device (`DEVICE_NOT_FOUND` when missing, deleted or another account's).
+    async fn device(&self, ctx: &Context<'_>, id: ID) -> AppResult<Device> {
+        let me = reader(ctx)?.account_id;
+        Ok(Device(
+            state(ctx)?.devices.device(me, device_id(&id)?).await?,
+        ))
+    }
+
+    /// A device's scenes (its zones with their alert rules), paged like `devices`.
+    async fn device_scenes(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        first: Option<i32>,
+        page: Option<i32>,
+    ) -> AppResult<Numbered<Zone>> {
+        let me = reader(ctx)?.account_id;
+        scoped(ctx, "scene:read")?;
+        let (start, limit) = numbered_page(first, page, None, None)?;
+        let (rows, total) = state(ctx)?
+            .devices
+            .scenes(me, device_id(&id)?, start, limit)
+            .await?;
+        Ok(numbered(
+            rows.into_iter().map(Zone).collect(),
+            start,
+            limit,
+            total,
+        ))
+    }
+}
+
+/// Device mutations.
+#[derive(Default)]
+pub struct DeviceMutation;
+
+#[Object]
+impl DeviceMutation {
+    /// Registers a device (its analysis starts `IDLE`).
+    async fn create_device(&self, ctx: &Context<'_>, input: DeviceInput) -> AppResult<Device> {
+        let me = writer(ctx)?.account_id;
+        Ok(Device(state(ctx)?.devices.create(me, input.into()).await?))
+    }
+
+    /// Changes a device: absent fields stay, null clears (`schedule: null` = manual).
+    async fn update_device(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: DeviceInput,
+    ) -> AppResult<Device> {
+        let me = writer(ctx)?.account_id;
+        Ok(Device(
+            state(ctx)?
+                .devices
+                .update(me, device_id(&id)?, input.into())
+                .await?,
+        ))
+    }
+
+    /// Soft-deletes a device and its scenes; `CONFLICT` (`DEVICE_ANALYSIS_ACTIVE`) while
+    /// its analysis runs. Answers the device's id.
+    async fn delete_device(&self, ctx: &Context<'_>, id: ID) -> AppResult<ID> {
+        let me = writer(ctx)?.account_id;
+        let cam = state(ctx)?.devices.delete(me, device_id(&id)?).await?;
+        Ok(ID(cam.uuid.to_string()))
+    }
+
+    /// Starts a device's analysis by hand (`RUNNING`).
+    async fn start_device_analysis(&self, ctx: &Context<'_>, id: ID) -> AppResult<Device> {
+        let me = writer(ctx)?.account_id;
+        let s = state(ctx)?;
+        Ok(Device(
+            s.devices.set_analysis(me, device_id(&id)?, true).await?,
+        ))
+    }
+
+    /// Stops a device's analysis by hand (`IDLE`).
+    async fn stop_device_analysis(&self, ctx: &Context<'_>, id: ID) -> AppResult<Device> {
+        let me = writer(ctx)?.account_id;
+        let s = state(ctx)?;
+        Ok(Device(
+            s.devices.set_analysis(me, device_id(&id)?, false).await?,
+        ))
+    }
+
+    /// Probes a device's RTSP URL now (OPTIONS then DESCRIBE, 5 s deadline) and stores the
+    /// verdict in `onlineStatus`.
+    async fn probe_device(&self, ctx: &Context<'_>, id: ID) -> AppResult<ProbeResult> {
+        let me = writer(ctx)?.account_id;
+        let (cam, outcome, at) = state(ctx)?.devices.probe(me, device_id(&id)?).await?;
+        Ok(ProbeResult {
+            online_status: cam.online_status.clone(),
+            error_code: outcome.error.map(|e| e.as_str().to_owned()),
+            error_message: outcome.message,
+            latency_ms: (outcome.latency_ms * 10.0).round() / 10.0,
+            probed_at: at,
+            device: Device(cam),
+        })
+    }
+}
