@@ -5,7 +5,7 @@
 //!
 //! A constraint is a JSON Schema fragment over the variable's value; the supported keywords
 //! are `minimum`, `maximum`, `minLength`, `maxLength` (characters, after trimming when
-//! `x-trim` is true), `pattern` (anchored by the author), `enum` and `format: date-time`
+//! `x-trim` is true), `pattern` (anchored by the author), `enum`, `format: uuid` and `format: date-time`
 //! (RFC 3339) or `format: date` (`YYYY-MM-DD`, a real calendar day). `"x-message"` replaces the generic message with the document's wording.
 //! `"x-resolver": true` marks a constraint the resolver enforces in the
 //! document's own words (DRF's "This field may not be blank."): published, not re-checked
@@ -85,6 +85,9 @@ fn check_inner(value: &Value, schema: &Value) -> Result<(), String> {
         {
             return Err("must be a date YYYY-MM-DD".to_owned());
         }
+        if schema.get("format").and_then(Value::as_str) == Some("uuid") && !is_uuid(s.trim()) {
+            return Err("must be a UUID".to_owned());
+        }
     }
     if let Some(Value::Array(allowed)) = schema.get("enum")
         && !allowed.contains(value)
@@ -103,6 +106,16 @@ fn fmt(v: f64) -> String {
     }
 }
 
+/// A UUID in its hyphenated form (`8-4-4-4-12` hex digits, RFC 9562), any case.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 /// RFC 3339 (`2025-07-03T00:00:00Z`, `…+08:00`, with or without fraction).
 pub fn is_date_time(s: &str) -> bool {
     chrono::DateTime::parse_from_rfc3339(s.trim()).is_ok()
@@ -112,6 +125,25 @@ pub fn is_date_time(s: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn uuids() {
+        let id = json!({"format": "uuid"});
+        assert!(check(&json!("a1b2c3d4-e5f6-7890-abcd-ef1234567890"), &id).is_ok());
+        assert!(check(&json!("A1B2C3D4-E5F6-7890-ABCD-EF1234567890"), &id).is_ok());
+        for bad in [
+            "0",
+            "a1b2c3d4e5f67890abcdef1234567890",
+            "a1b2c3d4-e5f6-7890-abcd-ef123456789g",
+            "",
+        ] {
+            assert_eq!(
+                check(&json!(bad), &id),
+                Err("must be a UUID".into()),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn keywords() {

@@ -43,6 +43,25 @@ fn paged(field: &str) -> Value {
     })
 }
 
+/// Sortable fields (the domain's list).
+pub const SORTS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "locationLabel",
+    "status",
+    "onlineStatus",
+    "type",
+    "plan",
+    "rtspUrl",
+    "userId",
+    "lastHeartbeatAt",
+    "totalAnalysisCount",
+    "totalProcessingTimeSeconds",
+    "createdAt",
+    "updatedAt",
+];
+
 /// The devices group's routes.
 pub fn group() -> Group {
     let mut list = Route::new(
@@ -55,18 +74,31 @@ pub fn group() -> Group {
     .strict_query()
     .param("page", json!({"minimum": 1}))
     .param("limit", json!({"minimum": 1, "maximum": 100}))
-    .param("order", json!({"enum": ["ASC", "DESC", "asc", "desc"]}))
+    .param(
+        "order",
+        json!({"type": "string", "pattern": "^([Aa][Ss][Cc]|[Dd][Ee][Ss][Cc])$"}),
+    )
+    .param("sort", json!({"type": "string", "enum": SORTS}))
+    // Typed (not nullable): a query string has no null, only absence.
+    .param("filterId", json!({"type": "string", "format": "uuid"}))
+    .param("filterUserId", json!({"type": "string", "format": "uuid"}))
+    // A DateTime filter over REST is a UTC day; GraphQL also takes an RFC 3339 second.
+    .param("filterLastHeartbeatAt", json!({"type": "string", "format": "date"}))
+    .param("filterCreatedAt", json!({"type": "string", "format": "date"}))
+    .param("filterUpdatedAt", json!({"type": "string", "format": "date"}))
+    .param("filterTotalAnalysisCount", json!({"type": "integer"}))
+    .param("filterTotalProcessingTimeSeconds", json!({"type": "number"}))
     .param(
         "filterStatus",
-        json!({"enum": ["active", "paused", "archived"], "x-resolver": true}),
+        json!({"type": "string", "enum": ["active", "paused", "archived"], "x-resolver": true}),
     )
     .param(
         "filterOnlineStatus",
-        json!({"enum": ["online", "offline", "unknown"], "x-resolver": true}),
+        json!({"type": "string", "enum": ["online", "offline", "unknown"], "x-resolver": true}),
     )
     .param(
         "filterType",
-        json!({"enum": ["ip_camera", "rtsp_source", "usb_camera"], "x-resolver": true}),
+        json!({"type": "string", "enum": ["ip_camera", "rtsp_source", "usb_camera"], "x-resolver": true}),
     );
     for (wire, var) in FILTERS {
         list = list.query_name(wire, var);
@@ -111,7 +143,8 @@ pub fn group() -> Group {
         )
     };
     let device = json!({"success": true, "data": "$device"});
-    Group {
+    let id = json!({"format": "uuid"});
+    let group = Group {
         name: "devices",
         style: Arc::new(SaasStyle),
         routes: vec![
@@ -168,29 +201,36 @@ pub fn group() -> Group {
             .summary("Probe a device's RTSP connection")
             .shape(json!({"success": true, "data": "$probeDevice"})),
         ],
+    };
+    let mut group = group;
+    for r in &mut group.routes {
+        if r.path.contains("{id}") {
+            r.constraints.push(("id", id.clone()));
+        }
     }
-    .link(
-        (Method::POST, "/api/v1/devices"),
-        "device",
-        (Method::GET, "/api/v1/devices/{id}"),
-        json!({"id": "$response.body#/data/id"}),
-    )
-    .link(
-        (Method::POST, "/api/v1/devices"),
-        "update",
-        (Method::PATCH, "/api/v1/devices/{id}"),
-        json!({"id": "$response.body#/data/id"}),
-    )
-    .link(
-        (Method::POST, "/api/v1/devices"),
-        "scenes",
-        (Method::GET, "/api/v1/devices/{id}/scenes"),
-        json!({"id": "$response.body#/data/id"}),
-    )
-    .link(
-        (Method::POST, "/api/v1/devices"),
-        "delete",
-        (Method::DELETE, "/api/v1/devices/{id}"),
-        json!({"id": "$response.body#/data/id"}),
-    )
+    group
+        .link(
+            (Method::POST, "/api/v1/devices"),
+            "device",
+            (Method::GET, "/api/v1/devices/{id}"),
+            json!({"id": "$response.body#/data/id"}),
+        )
+        .link(
+            (Method::POST, "/api/v1/devices"),
+            "update",
+            (Method::PATCH, "/api/v1/devices/{id}"),
+            json!({"id": "$response.body#/data/id"}),
+        )
+        .link(
+            (Method::POST, "/api/v1/devices"),
+            "scenes",
+            (Method::GET, "/api/v1/devices/{id}/scenes"),
+            json!({"id": "$response.body#/data/id"}),
+        )
+        .link(
+            (Method::POST, "/api/v1/devices"),
+            "delete",
+            (Method::DELETE, "/api/v1/devices/{id}"),
+            json!({"id": "$response.body#/data/id"}),
+        )
 }
