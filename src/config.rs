@@ -21,6 +21,44 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::delivery::settings::{DeliverySettings, LineSettings, SmtpSettings, SmtpTls};
 
+/// The devices group's loops (devices-api-v1.zh-TW.txt): metering, schedules, auto-probe.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeviceSettings {
+    /// Seconds between metering/schedule steps (slot boundaries are met within this);
+    /// 0 turns the loop off.
+    pub tick_secs: f64,
+    /// Seconds between auto-probes of `online`/`unknown` devices (the document's 60); 0
+    /// turns it off.
+    pub probe_interval_secs: f64,
+}
+
+impl Default for DeviceSettings {
+    fn default() -> Self {
+        Self {
+            tick_secs: 15.0,
+            probe_interval_secs: 60.0,
+        }
+    }
+}
+
+impl DeviceSettings {
+    /// The loop intervals.
+    pub fn loops(&self) -> crate::domain::devices::workers::LoopSettings {
+        let ok = |v: f64| {
+            if v.is_finite() && v > 0.0 {
+                v.max(0.05)
+            } else {
+                0.0
+            }
+        };
+        crate::domain::devices::workers::LoopSettings {
+            tick_secs: ok(self.tick_secs),
+            probe_interval_secs: ok(self.probe_interval_secs),
+        }
+    }
+}
+
 /// The inspection group (inspection-api.zh-CN.md).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -144,6 +182,8 @@ pub struct Settings {
     pub inspection: InspectionSettings,
     /// The OpenAI-compatible chat endpoint of the inspection group's AI analysis.
     pub ai: AiSettings,
+    /// The devices group's loops.
+    pub devices: DeviceSettings,
 }
 
 impl Default for Settings {
@@ -168,6 +208,7 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             inspection: InspectionSettings::default(),
             ai: AiSettings::default(),
+            devices: DeviceSettings::default(),
         }
     }
 }

@@ -123,6 +123,24 @@ pub enum Event {
         /// The camera's location (gate lane), if any.
         location: Option<String>,
     },
+    /// A device crossed 80 % of a monthly quota (`quota_warning`) or spent it
+    /// (`quota_exceeded`); once per feature and period.
+    DeviceQuota {
+        /// Owner.
+        account_id: Uuid,
+        /// The device UUID.
+        device_id: Uuid,
+        /// `quota_warning` or `quota_exceeded`.
+        kind: String,
+        /// `analysis`, `alert`, `attribute` or `vlm`.
+        feature: String,
+        /// UTC month, `YYYY-MM`.
+        period: String,
+        /// Used (seconds, count or tokens).
+        used: f64,
+        /// The limit.
+        limit: f64,
+    },
     /// A stored plate matched the allow/deny list at detection time.
     PlateListHit {
         /// Owner.

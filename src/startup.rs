@@ -199,6 +199,7 @@ impl AppState {
             .await
             .map_err(|e| anyhow::anyhow!("cannot start cameras ({})", e.code()))?;
         tracing::info!(cameras = n, "camera workers started");
+        self.devices.start(self.settings.devices.loops());
         Ok(())
     }
 
@@ -279,11 +280,13 @@ impl Application {
         let mut forced = rx;
         let live = self.state.cameras.live().clone();
         let deliveries = self.state.deliveries.clone();
+        let devices = self.state.devices.clone();
         let mut workers = graceful.clone();
         tokio::spawn(async move {
             // Camera workers stop first (their MJPEG streams end with them), then delivery:
             // attempts in flight finish, the rest stays pending for the next start.
             let _ = workers.wait_for(|stop| *stop).await;
+            devices.shutdown(SHUTDOWN_GRACE).await;
             live.shutdown(SHUTDOWN_GRACE).await;
             deliveries.shutdown(SHUTDOWN_GRACE).await;
         });

@@ -14,6 +14,7 @@ mod m20261202_000006_delivery;
 mod m20261202_000007_inspection;
 mod m20261204_000008_camera_plates;
 mod m20261206_000009_devices;
+mod m20261206_000010_device_usage;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_inspection::Migration),
             Box::new(m20261204_000008_camera_plates::Migration),
             Box::new(m20261206_000009_devices::Migration),
+            Box::new(m20261206_000010_device_usage::Migration),
         ]
     }
 }

@@ -445,6 +445,12 @@ async fn handle<E: Executor>(
             },
         );
     }
+    drop_absent_fields(&mut request, &route.operation.variables).map_err(|e| {
+        RestError::new(
+            ErrorCode::Internal,
+            format!("stored operation: {}", e.message),
+        )
+    })?;
     let request = (options.prepare)(group, &parts, request);
     let response = executor.execute(request).await;
     if let Some(err) = response.errors.first() {
@@ -467,6 +473,105 @@ async fn handle<E: Executor>(
             .insert("deprecation", http::HeaderValue::from_static("true"));
     }
     Ok(resp)
+}
+
+/// Removes the input-object fields bound to variables the request did not provide (and
+/// that have no default), as the GraphQL spec says ("Input Coercion": a field whose
+/// variable is not provided is absent): `{description: $description}` without
+/// `description` in the body leaves the field undefined, so a PATCH keeps it, while an
+/// explicit JSON `null` clears it. async-graphql would otherwise pass `null`.
+///
+/// # Errors
+/// The stored operation does not parse (checked by a test at build time).
+fn drop_absent_fields(
+    request: &mut async_graphql::Request,
+    defs: &[VariableDef],
+) -> Result<(), async_graphql::ServerError> {
+    use async_graphql::{
+        Name,
+        parser::types::{DocumentOperations, OperationDefinition, Selection, SelectionSet},
+    };
+    use async_graphql_value::Value;
+    fn strip(v: &mut Value, absent: &dyn Fn(&Name) -> bool) {
+        match v {
+            Value::Object(map) => {
+                map.retain(|_, f| !matches!(f, Value::Variable(n) if absent(n)));
+                for f in map.values_mut() {
+                    strip(f, absent);
+                }
+            }
+            Value::List(items) => {
+                for i in items {
+                    strip(i, absent);
+                }
+            }
+            _ => {}
+        }
+    }
+    fn walk(set: &mut SelectionSet, absent: &dyn Fn(&Name) -> bool) {
+        for item in &mut set.items {
+            match &mut item.node {
+                Selection::Field(f) => {
+                    for (_, v) in &mut f.node.arguments {
+                        strip(&mut v.node, absent);
+                    }
+                    walk(&mut f.node.selection_set.node, absent);
+                }
+                Selection::InlineFragment(i) => walk(&mut i.node.selection_set.node, absent),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    fn vars_in(v: &Value, out: &mut std::collections::HashSet<Name>) {
+        match v {
+            Value::Variable(n) => {
+                out.insert(n.clone());
+            }
+            Value::Object(map) => map.values().for_each(|f| vars_in(f, out)),
+            Value::List(items) => items.iter().for_each(|i| vars_in(i, out)),
+            _ => {}
+        }
+    }
+    fn used_variables(set: &SelectionSet) -> std::collections::HashSet<Name> {
+        let mut out = std::collections::HashSet::new();
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    for (_, v) in &f.node.arguments {
+                        vars_in(&v.node, &mut out);
+                    }
+                    out.extend(used_variables(&f.node.selection_set.node));
+                }
+                Selection::InlineFragment(i) => {
+                    out.extend(used_variables(&i.node.selection_set.node));
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+        out
+    }
+    let provided = request.variables.clone();
+    let absent = |n: &Name| {
+        !provided.contains_key(n) && defs.iter().any(|d| d.name == n.as_str() && !d.has_default)
+    };
+    let mut doc = request.parsed_query()?.clone();
+    // The stripped variables' definitions go too (an unused variable is a validation error).
+    let visit = |op: &mut async_graphql::Positioned<OperationDefinition>| {
+        walk(&mut op.node.selection_set.node, &absent);
+        let used = used_variables(&op.node.selection_set.node);
+        op.node
+            .variable_definitions
+            .retain(|d| !absent(&d.node.name.node) || used.contains(&d.node.name.node));
+    };
+    match &mut doc.operations {
+        DocumentOperations::Single(op) => visit(op),
+        DocumentOperations::Multiple(ops) => ops.values_mut().for_each(visit),
+    }
+    for f in doc.fragments.values_mut() {
+        walk(&mut f.node.selection_set.node, &absent);
+    }
+    request.set_parsed_query(doc);
+    Ok(())
 }
 
 /// Which request fields came from the path and the query (the rest: the body), so errors

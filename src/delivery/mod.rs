@@ -27,8 +27,15 @@ use tokio::task::JoinHandle;
 
 use crate::{crypto::SecretBox, events::EventBus, storage::ArtifactStore};
 
-/// What a channel can be subscribed to (monitor-api.zh-TW.txt `notification_types`).
-pub const NOTIFICATION_TYPES: &[&str] = &["alerts", "system_status", "daily_reports"];
+/// What a channel can be subscribed to (monitor-api.zh-TW.txt `notification_types`, and
+/// the devices document's `quota_warning` / `quota_exceeded` webhooks).
+pub const NOTIFICATION_TYPES: &[&str] = &[
+    "alerts",
+    "system_status",
+    "daily_reports",
+    "quota_warning",
+    "quota_exceeded",
+];
 
 /// The kind of the mail that verifies a recipient (not subscribable).
 pub const VERIFICATION: &str = "verification";
@@ -67,6 +74,8 @@ impl Message {
             "alerts" => "alert.raised",
             "system_status" => "camera.status_changed",
             "daily_reports" => "report.daily",
+            "quota_warning" => "device.quota_warning",
+            "quota_exceeded" => "device.quota_exceeded",
             _ => "notification",
         }
     }

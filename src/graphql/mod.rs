@@ -52,6 +52,7 @@ pub struct Subscription(
     alpr::AlprSubscription,
     cameras::CameraSubscription,
     channels::ChannelSubscription,
+    devices::DeviceSubscription,
     inspection::InspectionSubscription,
     parking::ParkingSubscription,
 );

@@ -47,6 +47,19 @@ impl AlertSink {
             dwell_secs,
         } = alert;
         let at = chrono::Utc::now();
+        // A device whose monthly alert quota is spent goes on analysing, without alerts.
+        match crate::domain::devices::quota::charge_alert(&self.db, &*self.bus, camera_id, at).await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(
+                    camera_id,
+                    "alert dropped: the device's alert quota is spent"
+                );
+                return;
+            }
+            Err(e) => tracing::warn!(camera_id, "alert quota check failed ({})", e.code()),
+        }
         let rel = self.store.name(
             "alerts",
             at,

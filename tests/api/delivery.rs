@@ -43,7 +43,7 @@ pub fn configure(s: &mut Settings, smtp: Option<u16>, line: Option<String>) {
 }
 
 /// Registers a webhook endpoint for `types`; answers its secret.
-async fn webhook(app: &TestApp, user: &User, hook: &WebhookReceiver, types: &[&str]) -> String {
+pub async fn webhook(app: &TestApp, user: &User, hook: &WebhookReceiver, types: &[&str]) -> String {
     let r = app
         .graphql(
             "mutation($url: String!, $t: [String!]) { createWebhookEndpoint(input: {url: $url, eventTypes: $t, description: \"siem\"}) { secret endpoint { id url eventTypes active } } }",

@@ -193,6 +193,34 @@ async fn the_documents_example_is_stored_answered_without_secrets_and_probed() {
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["data"]["rtspAuthType"], Value::Null, "{b}");
     assert_eq!(b["data"]["name"], "大門入口攝影機", "absent fields stay");
+    assert_eq!(
+        b["data"]["description"], "監控大樓正門入口區域",
+        "absent fields stay"
+    );
+    assert_eq!(
+        b["data"]["tags"],
+        json!(["entrance", "building-a"]),
+        "absent fields stay"
+    );
+    assert_eq!(
+        b["data"]["schedule"]["dailySlots"].as_array().map(Vec::len),
+        Some(28)
+    );
+    let (s, b) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/devices/{id}"),
+        &key,
+        Some(json!({"description": null, "tags": null})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        (b["data"]["description"].clone(), b["data"]["tags"].clone()),
+        (Value::Null, json!([])),
+        "null clears"
+    );
+    assert_eq!(b["data"]["locationLabel"], "A棟 1F 大門");
     let (p, _) = probe(&app, &key, &id).await;
     assert_eq!(p["errorCode"], "AUTH_REQUIRED", "{p}");
     // A manual probe that succeeds brings an offline device back.

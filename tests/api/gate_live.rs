@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// One zoom pass and the empty lane after it, seconds.
-const ZOOM_SECS: f64 = 8.0;
+const ZOOM_SECS: f64 = 12.0;
 const GAP_SECS: f64 = 7.0;
 
 async fn gql(app: &TestApp, user: &User, query: &str, vars: Value) -> Value {

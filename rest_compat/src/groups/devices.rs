@@ -200,6 +200,25 @@ pub fn group() -> Group {
             )
             .summary("Probe a device's RTSP connection")
             .shape(json!({"success": true, "data": "$probeDevice"})),
+            Route::new(
+                Method::GET,
+                "/api/v1/devices/{id}/quota",
+                stored!("devices/device_quota.graphql"),
+            )
+            .summary("Get a device's quota this month")
+            .strict_query()
+            .shape(json!({"success": true, "data": "$deviceQuota"})),
+            Route::new(
+                Method::PATCH,
+                "/api/v1/devices/{id}/quota",
+                stored!("devices/set_device_quota.graphql"),
+            )
+            .summary("Set a device's monthly analysis seconds (null = unlimited)")
+            .param(
+                "quotaSeconds",
+                json!({"minimum": 0, "maximum": 100_000_000}),
+            )
+            .shape(json!({"success": true, "data": "$setDeviceQuota"})),
         ],
     };
     let mut group = group;

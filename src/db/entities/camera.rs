@@ -74,6 +74,8 @@ pub struct Model {
     pub total_analysis_count: i64,
     /// Seconds spent analysing them, all time.
     pub total_processing_time_seconds: f64,
+    /// Registered through the devices group: metered against its plan and auto-probed.
+    pub is_device: bool,
     /// Soft delete time; a deleted camera is gone from every group.
     pub deleted_at: Option<DateTimeUtc>,
 }

@@ -139,6 +139,11 @@ impl CameraService {
         &self.allowed_hosts
     }
 
+    /// The event bus.
+    pub fn bus(&self) -> &Arc<dyn EventBus> {
+        &self.bus
+    }
+
     /// Publishes a camera event on the bus.
     pub fn publish(&self, event: Event) {
         self.bus.publish(event);

@@ -12,7 +12,10 @@
 
 pub mod list;
 pub mod probe;
+pub mod quota;
+pub mod schedule;
 pub mod validate;
+pub mod workers;
 
 use chrono::Utc;
 use sea_orm::{
@@ -120,6 +123,7 @@ pub struct DeviceService {
     cameras: CameraService,
     secrets: SecretBox,
     probe_deadline: std::time::Duration,
+    runtime: workers::SharedRuntime,
 }
 
 impl DeviceService {
@@ -130,6 +134,7 @@ impl DeviceService {
             cameras,
             secrets,
             probe_deadline: PROBE_DEADLINE,
+            runtime: workers::SharedRuntime::default(),
         }
     }
 
@@ -312,6 +317,7 @@ impl DeviceService {
             updated_at: Set(now),
             device_status: Set("active".into()),
             online_status: Set("unknown".into()),
+            is_device: Set(true),
             ..Default::default()
         };
         self.apply(&mut errs, &mut row, &input, true);
@@ -409,10 +415,12 @@ impl DeviceService {
         Ok(cam)
     }
 
-    /// Starts or stops a device's analysis (manual start/stop; `schedule: null`).
+    /// Starts or stops a device's analysis by hand (with `schedule: null`; with a schedule,
+    /// the next slot boundary applies the schedule again).
     ///
     /// # Errors
-    /// `DEVICE_NOT_FOUND`; `INTERNAL`.
+    /// `DEVICE_NOT_FOUND`; `CONFLICT` `QUOTA_EXCEEDED` when starting with the month's
+    /// analysis seconds spent; `INTERNAL`.
     pub async fn set_analysis(
         &self,
         account_id: Uuid,
@@ -423,13 +431,23 @@ impl DeviceService {
         if cam.recognition == on {
             return Ok(cam);
         }
-        let mut row = cam.into_active_model();
-        row.recognition = Set(on);
-        row.updated_at = Set(Utc::now());
-        let cam = row.update(&self.db).await?;
-        let zones = self.scenes_of(cam.id).await?;
-        self.cameras.live().update(&cam, &zones);
-        Ok(cam)
+        let now = Utc::now();
+        if on && self.analysis_spent(&cam, now).await? {
+            return Err(AppError::Conflict {
+                reason: "QUOTA_EXCEEDED",
+                message: "this month's analysis seconds are spent (see /quota)".into(),
+            });
+        }
+        self.switch(cam, on, now).await
+    }
+
+    /// The probe credentials of a device.
+    fn probe_auth(&self, cam: &camera::Model) -> ProbeAuth {
+        match self.auth_of(cam) {
+            Some(RtspAuth::Basic { username, password }) => ProbeAuth::Basic { username, password },
+            Some(RtspAuth::Bearer { token }) => ProbeAuth::Bearer(token),
+            None => ProbeAuth::None,
+        }
     }
 
     /// Probes a device's RTSP URL now ([`probe::probe`], 5 s deadline) and stores the
@@ -445,11 +463,7 @@ impl DeviceService {
         id: Uuid,
     ) -> AppResult<(camera::Model, ProbeOutcome, chrono::DateTime<Utc>)> {
         let cam = self.device(account_id, id).await?;
-        let auth = match self.auth_of(&cam) {
-            Some(RtspAuth::Basic { username, password }) => ProbeAuth::Basic { username, password },
-            Some(RtspAuth::Bearer { token }) => ProbeAuth::Bearer(token),
-            None => ProbeAuth::None,
-        };
+        let auth = self.probe_auth(&cam);
         let outcome = probe::probe(&cam.stream_url, &auth, self.probe_deadline).await;
         let at = Utc::now();
         let mut row = cam.into_active_model();

@@ -5,15 +5,24 @@
 
 pub mod types;
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ID, MaybeUndefined, Object, Subscription};
 
-use self::types::{Device, DeviceFilter, DeviceInput, ProbeResult, device_id, query};
+use futures_util::{Stream, StreamExt as _};
+
+use self::types::{
+    Device, DeviceFilter, DeviceInput, DeviceQuota, DeviceQuotaEvent, DeviceQuotaInput,
+    ProbeResult, device_id, query,
+};
 use super::{
     cameras::types::Zone,
     paging::{Numbered, numbered, numbered_page},
     scoped, state,
 };
-use crate::{auth::Principal, error::AppResult};
+use crate::{
+    auth::Principal,
+    error::{AppError, AppResult},
+    events::Event,
+};
 
 fn reader<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
     scoped(ctx, "device:read")
@@ -47,10 +56,7 @@ impl DeviceQuery {
     ) -> AppResult<Numbered<Device>> {
         let me = reader(ctx)?.account_id;
         if first.is_some_and(|f| !(1..=100).contains(&f)) {
-            return Err(crate::error::AppError::field(
-                "limit",
-                "must be between 1 and 100",
-            ));
+            return Err(AppError::field("limit", "must be between 1 and 100"));
         }
         let (start, limit) = numbered_page(first, page, after, offset)?;
         let req = query(q, sort, order, filters)?;
@@ -69,6 +75,15 @@ impl DeviceQuery {
         Ok(Device(
             state(ctx)?.devices.device(me, device_id(&id)?).await?,
         ))
+    }
+
+    /// A device's quota this UTC month: analysis seconds, alerts, attribute detections,
+    /// VLM tokens.
+    async fn device_quota(&self, ctx: &Context<'_>, id: ID) -> AppResult<DeviceQuota> {
+        let me = reader(ctx)?.account_id;
+        let s = state(ctx)?;
+        let cam = s.devices.device(me, device_id(&id)?).await?;
+        DeviceQuota::from_json(s.devices.quota_status(&cam, chrono::Utc::now()).await?)
     }
 
     /// A device's scenes (its zones with their alert rules), paged like `devices`.
@@ -149,6 +164,33 @@ impl DeviceMutation {
         ))
     }
 
+    /// Sets a device's own monthly analysis seconds (`quotaSeconds`: required, `null` =
+    /// unlimited).
+    async fn set_device_quota(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: DeviceQuotaInput,
+    ) -> AppResult<DeviceQuota> {
+        let me = writer(ctx)?.account_id;
+        let seconds = match input.quota_seconds {
+            MaybeUndefined::Undefined => {
+                return Err(AppError::field(
+                    "quotaSeconds",
+                    "is required (a number of seconds, or null for unlimited)",
+                ));
+            }
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Value(v) => Some(v),
+        };
+        let s = state(ctx)?;
+        let cam = s
+            .devices
+            .set_quota_seconds(me, device_id(&id)?, seconds)
+            .await?;
+        DeviceQuota::from_json(s.devices.quota_status(&cam, chrono::Utc::now()).await?)
+    }
+
     /// Probes a device's RTSP URL now (OPTIONS then DESCRIBE, 5 s deadline) and stores the
     /// verdict in `onlineStatus`.
     async fn probe_device(&self, ctx: &Context<'_>, id: ID) -> AppResult<ProbeResult> {
@@ -162,5 +204,49 @@ impl DeviceMutation {
             probed_at: at,
             device: Device(cam),
         })
+    }
+}
+
+/// Device subscriptions.
+#[derive(Default)]
+pub struct DeviceSubscription;
+
+#[Subscription]
+impl DeviceSubscription {
+    /// `quota_warning` (80 %) and `quota_exceeded` events of the caller's devices,
+    /// optionally one device.
+    async fn device_quota_events(
+        &self,
+        ctx: &Context<'_>,
+        device_id: Option<ID>,
+    ) -> Result<impl Stream<Item = DeviceQuotaEvent> + use<>, AppError> {
+        let me = reader(ctx)?.account_id;
+        let only = device_id.as_ref().map(types::device_id).transpose()?;
+        Ok(state(ctx)?
+            .bus
+            .subscribe()
+            .filter_map(move |event| async move {
+                match event {
+                    Event::DeviceQuota {
+                        account_id,
+                        device_id,
+                        kind,
+                        feature,
+                        period,
+                        used,
+                        limit,
+                    } if account_id == me && only.is_none_or(|d| d == device_id) => {
+                        Some(DeviceQuotaEvent {
+                            device_id: ID(device_id.to_string()),
+                            kind,
+                            feature_type: feature,
+                            period,
+                            used,
+                            limit,
+                        })
+                    }
+                    _ => None,
+                }
+            }))
     }
 }

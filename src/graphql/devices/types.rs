@@ -304,3 +304,89 @@ pub struct ProbeResult {
 pub fn device_id(id: &ID) -> AppResult<uuid::Uuid> {
     parse_uuid("id", id).map_err(|_| AppError::field("id", "must be a device UUID"))
 }
+
+/// The document's `FeatureQuotaStatus` (limit 0 = disabled, −1 = unlimited).
+#[derive(SimpleObject, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureQuota {
+    /// `alert`, `attribute` or `vlm`.
+    pub feature_type: String,
+    /// `count` or `tokens`.
+    pub unit: String,
+    /// Monthly limit.
+    pub limit: i64,
+    /// Used this month.
+    pub used: i64,
+    /// Left this month.
+    pub remaining: i64,
+    /// Whether it is spent.
+    pub is_exceeded: bool,
+    /// Whether the plan lacks it (limit 0).
+    pub is_disabled: bool,
+    /// Whether it has no limit (limit −1).
+    pub is_unlimited: bool,
+    /// Percent used, two decimals.
+    pub usage_percentage: f64,
+}
+
+/// A device's quota this UTC month (devices-api-v1.zh-TW.txt "設備配額").
+#[derive(SimpleObject, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceQuota {
+    /// Device UUID.
+    pub device_id: String,
+    /// UTC month, `YYYY-MM`.
+    pub period: String,
+    /// Analysis seconds this month (null = unlimited).
+    pub quota_seconds: Option<i64>,
+    /// Analysis seconds used.
+    pub used_seconds: i64,
+    /// Analysis seconds left (null = unlimited).
+    pub remaining_seconds: Option<i64>,
+    /// Percent used, two decimals.
+    pub usage_percentage: f64,
+    /// Whether `quotaSeconds` is the device's own rather than its plan's.
+    pub has_individual_limit: bool,
+    /// Whether the analysis seconds are spent.
+    pub is_exceeded: bool,
+    /// Alerts.
+    pub alert_quota: FeatureQuota,
+    /// Attribute detections.
+    pub attribute_quota: FeatureQuota,
+    /// VLM tokens.
+    pub vlm_quota: FeatureQuota,
+}
+
+impl DeviceQuota {
+    /// From the domain's answer.
+    ///
+    /// # Errors
+    /// `INTERNAL` when the shapes disagree.
+    pub fn from_json(v: Json) -> AppResult<Self> {
+        serde_json::from_value(v).map_err(AppError::internal)
+    }
+}
+
+/// A `quota_warning` (80 %) or `quota_exceeded` event of a device.
+#[derive(SimpleObject)]
+pub struct DeviceQuotaEvent {
+    /// Device UUID.
+    pub device_id: ID,
+    /// `quota_warning` or `quota_exceeded`.
+    pub kind: String,
+    /// `analysis`, `alert`, `attribute` or `vlm`.
+    pub feature_type: String,
+    /// UTC month.
+    pub period: String,
+    /// Used (seconds, count or tokens).
+    pub used: f64,
+    /// The limit.
+    pub limit: f64,
+}
+
+/// `PATCH /quota`'s body.
+#[derive(InputObject)]
+pub struct DeviceQuotaInput {
+    /// Monthly analysis seconds (0 – 100,000,000); `null` = unlimited. Required.
+    pub quota_seconds: MaybeUndefined<i64>,
+}
