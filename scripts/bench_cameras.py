@@ -2,6 +2,12 @@
 """Camera benchmark: N loopback RTSP cameras analysed by a release VisionFlow.
 
     scripts/bench-cameras.sh [--counts 1,2,4,8] [--seconds 60] [--width 1280 --height 720 --fps 25]
+    scripts/bench-cameras.sh --plates --counts 1 --width 640 --height 480 --fps 10
+
+With `--plates` the cameras are plate cameras (`model_name` `alpr`) watching a gate: the
+`zoom` mount of rear_car.png (a car approaching for 8 s, then 4 s of empty lane, looped),
+and the table adds the server's CPU milliseconds per analysed frame (vehicles model + plate
+OCR on each readable vehicle) and the final plate reads stored (one per passing car).
 
 For each N: N cameras on one GStreamer RTSP server (scripts/rtsp_server.py, one shared
 `moving` mount: a window panning across bus.jpg, so people keep entering the frame), each
@@ -82,16 +88,19 @@ def main():
     ap.add_argument("--height", type=int, default=720)
     ap.add_argument("--fps", type=int, default=25)
     ap.add_argument("--detect-fps", type=float, default=5)
+    ap.add_argument("--plates", action="store_true", help="plate cameras at a gate (model_name alpr)")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     models = os.environ.get("VF_MODELS_DIR", os.path.join(ROOT, "data/models"))
-    image = os.path.join(os.environ.get("VF_SAMPLES_DIR", os.path.join(ROOT, "data/samples")), "bus.jpg")
+    samples = os.environ.get("VF_SAMPLES_DIR", os.path.join(ROOT, "data/samples"))
+    image = os.path.join(samples, "rear_car.png" if args.plates else "bus.jpg")
+    mount = (["--zoom-secs", "8", "--zoom-gap-secs", "4", "--zoom-center", "0.66,0.6", "--mount", f"pan=zoom:{image}"]
+             if args.plates else ["--mount", f"pan=moving:{image}"])
     procs = []
     try:
         rtsp = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(ROOT, "scripts/rtsp_server.py"), "--port", "0",
-             "--width", str(args.width), "--height", str(args.height), "--fps", str(args.fps),
-             "--mount", f"pan=moving:{image}"],
+             "--width", str(args.width), "--height", str(args.height), "--fps", str(args.fps)] + mount,
             stdout=subprocess.PIPE, text=True)
         procs.append(rtsp)
         rtsp_port = int(rtsp.stdout.readline().split()[1])
@@ -118,9 +127,13 @@ def main():
         for n in counts:
             ids = []
             for i in range(n):
-                r = http(base, "POST", "/cameras", {"name": f"bench {i}", "stream_url": url, "recognition": True,
-                                                    "detection_areas": [{"name": "all", "coordinates": [[0, 0], [w, 0], [w, h], [0, h]],
-                                                                         "alert_duration": 0, "detection_classes": ["person"]}]}, token)
+                body = {"name": f"bench {i}", "stream_url": url, "recognition": True}
+                if args.plates:
+                    body.update(model_name="alpr", location="Gate 1")
+                else:
+                    body["detection_areas"] = [{"name": "all", "coordinates": [[0, 0], [w, 0], [w, h], [0, h]],
+                                                "alert_duration": 0, "detection_classes": ["person"]}]
+                r = http(base, "POST", "/cameras", body, token)
                 ids.append(r["data"]["id"])
             time.sleep(args.warmup)
             def snap():
@@ -139,20 +152,26 @@ def main():
                 vals = [s1[i]["stats"][key] for i in ids if s1[i]["stats"][key] is not None]
                 return max(vals) if vals else None
             notes = gql(base, token, "{ notifications(first: 1) { totalCount } }")["notifications"]["totalCount"]
+            frames = sum(s1[i]["stats"]["framesAnalysed"] - s0[i]["stats"]["framesAnalysed"] for i in ids)
+            cpu_ms_frame = 1000 * (c1 - c0) / TICK / frames if frames else None
+            reads = sum(gql(base, token, "query($c: Int!) { plateReads(cameraId: $c, first: 1) { totalCount } }", {"c": i})
+                        ["plateReads"]["totalCount"] for i in ids) if args.plates else None
             rows.append((n, sum(fps) / n, min(fps), sum(grabbed) / n, skipped, worst("latencyP50Ms"), worst("latencyP99Ms"),
                          worst("alertLatencyP50Ms"), worst("alertLatencyP99Ms"), 100 * (c1 - c0) / TICK / dt,
-                         100 * (r1 - r0) / TICK / dt, peak, notes))
+                         100 * (r1 - r0) / TICK / dt, peak, notes, cpu_ms_frame, reads))
             for i in ids:
                 http(base, "DELETE", f"/cameras/{i}", None, token)
             time.sleep(2)
         def f(v, spec):
             return "-" if v is None else format(v, spec)
-        print(f"cameras: {args.width}x{args.height} @ {args.fps} fps RTSP (one shared moving mount), analysis at {args.detect_fps} fps, "
+        kind = "plate cameras, one shared zoom mount of rear_car.png" if args.plates else "one shared moving mount"
+        print(f"cameras: {args.width}x{args.height} @ {args.fps} fps RTSP ({kind}), analysis at {args.detect_fps} fps, "
               f"{args.seconds:.0f} s per row after {args.warmup:.0f} s warm-up, {os.cpu_count()} cores")
-        print("  N  analysed fps/cam (min)  capture fps/cam  skipped  result p50/p99 ms  alert p50/p99 ms  server CPU %  RTSP CPU %  peak RSS MiB  alerts")
+        print("  N  analysed fps/cam (min)  capture fps/cam  skipped  result p50/p99 ms  alert p50/p99 ms  server CPU %  RTSP CPU %  peak RSS MiB  alerts  CPU ms/frame  plate reads")
         for r in rows:
             print(f"{r[0]:>3}  {r[1]:>8.2f} ({r[2]:.2f})  {r[3]:>15.1f}  {r[4]:>7}  {f(r[5], '.0f'):>7}/{f(r[6], '.0f'):<9}  "
-                  f"{f(r[7], '.0f'):>7}/{f(r[8], '.0f'):<8}  {r[9]:>12.0f}  {r[10]:>10.0f}  {r[11]:>12.0f}  {r[12]:>6}")
+                  f"{f(r[7], '.0f'):>7}/{f(r[8], '.0f'):<8}  {r[9]:>12.0f}  {r[10]:>10.0f}  {r[11]:>12.0f}  {r[12]:>6}  "
+                  f"{f(r[13], '.0f'):>12}  {f(r[14], 'd'):>11}")
     finally:
         for p in reversed(procs):
             if p.poll() is None:

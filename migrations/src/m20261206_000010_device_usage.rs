@@ -6,7 +6,8 @@
 //!
 //! `cameras.is_device` marks rows registered through the devices group: only they are
 //! metered against a plan and auto-probed (a camera added through the monitor group is a
-//! self-hosted camera without a plan).
+//! self-hosted camera without a plan). `api_keys.device_id` binds a key to one device (its
+//! UUID): such a key reaches only that device, and is revoked with it.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -26,6 +27,12 @@ enum DeviceUsage {
 }
 
 #[derive(DeriveIden)]
+enum ApiKeys {
+    Table,
+    DeviceId,
+}
+
+#[derive(DeriveIden)]
 enum Cameras {
     Table,
     Id,
@@ -38,6 +45,14 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(ApiKeys::Table)
+                    .add_column(uuid_null(ApiKeys::DeviceId))
+                    .to_owned(),
+            )
+            .await?;
         manager
             .alter_table(
                 Table::alter()
@@ -92,6 +107,14 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(Cameras::Table)
                     .drop_column(Cameras::IsDevice)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(ApiKeys::Table)
+                    .drop_column(ApiKeys::DeviceId)
                     .to_owned(),
             )
             .await

@@ -224,8 +224,14 @@ fn from_json(json: &Json, ty: &VarType) -> Result<Value, String> {
         // send one value for a one-item list, see `from_text`).
         (VarType::List { .. }, _) => Err("must be a list".to_owned()),
         (VarType::Named { name, .. }, json) => match (name.as_str(), json) {
+            // JSON Schema counts 5.0 as an integer; so do we.
             ("Int", Json::Number(n)) => n
                 .as_i64()
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() <= f64::from(i32::MAX))
+                        .map(|f| f as i64)
+                })
                 .and_then(|i| i32::try_from(i).ok())
                 .map(Value::from)
                 .ok_or_else(|| "must be a 32-bit integer".to_owned()),
@@ -364,6 +370,37 @@ mod tests {
         .expect_err("fails");
         assert_eq!(errs["username"], vec!["must be a string"]);
         assert_eq!(errs["n"], vec!["must be a 32-bit integer"]);
+    }
+
+    #[test]
+    fn whole_floats_are_integers_as_json_schema_says() {
+        let d = defs("mutation M($a: Int, $b: Int, $c: Int) { x }");
+        let mut body = serde_json::Map::new();
+        body.insert("a".into(), serde_json::json!(15344.0));
+        body.insert("b".into(), serde_json::json!(1.5));
+        body.insert("c".into(), serde_json::json!(4e10));
+        let errs = coerce(
+            &d,
+            Inputs {
+                body: Body::Json(body.clone()),
+                ..Inputs::default()
+            },
+        )
+        .expect_err("fails");
+        assert!(!errs.contains_key("a"), "{errs:?}");
+        assert_eq!(errs["b"], vec!["must be a 32-bit integer"]);
+        assert_eq!(errs["c"], vec!["must be a 32-bit integer"]);
+        body.remove("b");
+        body.remove("c");
+        let ok = coerce(
+            &d,
+            Inputs {
+                body: Body::Json(body),
+                ..Inputs::default()
+            },
+        )
+        .expect("coerces");
+        assert_eq!(ok.variables["a"], Value::from(15344));
     }
 
     #[test]

@@ -128,6 +128,14 @@ impl Route {
         self
     }
 
+    /// Whether the input `name` must be sent even though it may be `null` (a constraint
+    /// with `"x-required": true`, e.g. `quotaSeconds` where `null` means unlimited).
+    pub fn requires(&self, name: &str) -> bool {
+        self.constraints
+            .iter()
+            .any(|(n, c)| *n == name && c.get("x-required").and_then(Value::as_bool) == Some(true))
+    }
+
     /// The wire name of the query parameter feeding `variable`.
     pub fn wire_name<'a>(&self, variable: &'a str) -> &'a str {
         self.query_names
@@ -412,6 +420,14 @@ async fn handle<E: Executor>(
     let coerced = coerce::coerce(&route.operation.variables, inputs)
         .map_err(|fields| sources.locate(RestError::validation(fields)))?;
     let mut violations = BTreeMap::new();
+    for (name, _) in &route.constraints {
+        if route.requires(name) && !coerced.variables.contains_key(*name) {
+            violations.insert(
+                (*name).to_owned(),
+                vec!["this field is required (null is allowed)".to_owned()],
+            );
+        }
+    }
     for (name, schema) in &route.constraints {
         // Published only: the resolver enforces it in the document's own words.
         if schema.get("x-resolver").and_then(Value::as_bool) == Some(true) {

@@ -130,7 +130,8 @@ pub fn document(groups: &[Group], sdl: &str, title: &str, version: &str) -> Valu
             for var in &route.operation.variables {
                 let schema = constrained(schema_of(&var.ty, &index), route, &var.name);
                 scalar_body &= matches!(var.ty, VarType::Named { ref name, .. } if matches!(name.as_str(), "Int" | "Float" | "Boolean" | "String" | "ID" | "Upload" | "DateTime" | "UUID"));
-                let needed = var.ty.is_non_null() && !var.has_default;
+                let needed =
+                    (var.ty.is_non_null() && !var.has_default) || route.requires(&var.name);
                 if in_path.contains(&var.name) {
                     parameters.push(json!({
                         "name": var.name, "in": "path", "required": true, "schema": schema

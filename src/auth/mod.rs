@@ -49,6 +49,8 @@ pub enum Credential {
         id: Uuid,
         /// Granted scopes.
         scopes: Vec<String>,
+        /// The device it is bound to, if any.
+        device_id: Option<Uuid>,
     },
     /// No credentials, on a group the operator opened to anonymous callers
     /// (`anonymous.groups`); acts as the built-in [`ANONYMOUS_ACCOUNT`] with no scopes.
@@ -111,10 +113,22 @@ impl Principal {
     pub fn has_scope(&self, scope: &str) -> bool {
         match &self.credential {
             Credential::AccessToken => true,
+            // A device-bound key reaches the devices group only.
+            Credential::ApiKey {
+                device_id: Some(_), ..
+            } if !(scope.starts_with("device:") || scope.starts_with("scene:")) => false,
             Credential::ApiKey { scopes, .. } => scopes.iter().any(|s| s == "*" || s == scope),
             // Only the REST routes of a group the operator opened inject this principal,
             // and they run only that group's stored operations.
             Credential::Anonymous => true,
+        }
+    }
+
+    /// The device an API key is bound to.
+    pub fn bound_device(&self) -> Option<Uuid> {
+        match &self.credential {
+            Credential::ApiKey { device_id, .. } => *device_id,
+            _ => None,
         }
     }
 
@@ -329,9 +343,21 @@ mod tests {
             credential: Credential::ApiKey {
                 id: Uuid::nil(),
                 scopes: vec!["device:read".into()],
+                device_id: None,
             },
         };
         assert!(p.has_scope("device:read"));
         assert!(p.require_scope("device:write").is_err());
+        let bound = Principal {
+            account_id: Uuid::nil(),
+            credential: Credential::ApiKey {
+                id: Uuid::nil(),
+                scopes: vec!["*".into()],
+                device_id: Some(Uuid::nil()),
+            },
+        };
+        assert!(bound.has_scope("device:write") && bound.has_scope("scene:read"));
+        assert!(!bound.has_scope("camera:read") && !bound.has_scope("apikeys:write"));
+        assert_eq!(bound.bound_device(), Some(Uuid::nil()));
     }
 }

@@ -397,7 +397,8 @@ impl AccountService {
     /// Creates an API key for the principal's account.
     ///
     /// `scopes`: members of [`SCOPES`]; empty means `["*"]`. `expires_in_days`: 1–3650 or
-    /// none.
+    /// none. `device_id`: bind the key to one of the account's devices (it then reaches only
+    /// that device's `device:*` / `scene:*` operations).
     ///
     /// # Errors
     /// `FORBIDDEN` when an API key without `apikeys:write` asks; `BAD_USER_INPUT` for a
@@ -408,6 +409,7 @@ impl AccountService {
         name: &str,
         scopes: Vec<String>,
         expires_in_days: Option<i32>,
+        device_id: Option<Uuid>,
     ) -> AppResult<CreatedApiKey> {
         principal.require_scope("apikeys:write")?;
         let mut errors = BTreeMap::new();
@@ -438,6 +440,17 @@ impl AccountService {
                 vec!["must be between 1 and 3650".to_owned()],
             );
         }
+        if let Some(d) = device_id {
+            let owned = crate::db::entities::camera::live_rows()
+                .filter(crate::db::entities::camera::Column::Uuid.eq(d))
+                .filter(crate::db::entities::camera::Column::AccountId.eq(principal.account_id))
+                .one(&self.db)
+                .await?
+                .is_some();
+            if !owned {
+                errors.insert("deviceId".to_owned(), vec!["no such device".to_owned()]);
+            }
+        }
         AppError::fields(errors)?;
         let mut scopes = if scopes.is_empty() {
             vec!["*".to_owned()]
@@ -459,6 +472,7 @@ impl AccountService {
             last_used_at: Set(None),
             expires_at: Set(expires_in_days.map(|d| now + Duration::days(i64::from(d)))),
             revoked_at: Set(None),
+            device_id: Set(device_id),
         }
         .insert(&self.db)
         .await?;
@@ -546,7 +560,11 @@ impl AccountService {
         let scopes = serde_json::from_value::<Vec<String>>(row.scopes).unwrap_or_default();
         Ok(Some(Principal {
             account_id: row.account_id,
-            credential: Credential::ApiKey { id: row.id, scopes },
+            credential: Credential::ApiKey {
+                id: row.id,
+                scopes,
+                device_id: row.device_id,
+            },
         }))
     }
 

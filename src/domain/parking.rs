@@ -855,7 +855,8 @@ impl ParkingService {
         items: &[Json],
     ) -> AppResult<BatchOutcome> {
         let now = Utc::now();
-        let collected_at = match timestamp.filter(|s| !s.trim().is_empty()) {
+        // Absent (or null) means now; a blank string is as malformed as any other.
+        let collected_at = match timestamp {
             Some(s) => self.datetime("timestamp", s)?,
             None => now,
         };

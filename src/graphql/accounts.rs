@@ -57,6 +57,11 @@ impl ApiKey {
         ID(self.0.id.to_string())
     }
 
+    /// The device (UUID) the key is bound to.
+    async fn device_id(&self) -> Option<ID> {
+        self.0.device_id.map(|d| ID(d.to_string()))
+    }
+
     /// Name given by the owner.
     async fn name(&self) -> &str {
         &self.0.name
@@ -170,6 +175,8 @@ pub struct CreateApiKeyInput {
     scopes: Option<Vec<String>>,
     /// Days until it expires (1–3650); never when absent.
     expires_in_days: Option<i32>,
+    /// Bind the key to one device (UUID): it reaches only that device.
+    device_id: Option<ID>,
 }
 
 /// Account queries.
@@ -254,6 +261,11 @@ impl AccountMutation {
                 &input.name,
                 input.scopes.unwrap_or_default(),
                 input.expires_in_days,
+                input
+                    .device_id
+                    .as_ref()
+                    .map(|d| parse_uuid("deviceId", d))
+                    .transpose()?,
             )
             .await?;
         Ok(CreatedApiKey {

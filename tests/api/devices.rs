@@ -737,3 +737,136 @@ async fn delete_is_a_soft_cascade_refused_while_analysis_runs() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "deleted once");
 }
+
+#[tokio::test]
+async fn a_device_bound_key_reaches_only_its_device_and_goes_with_it() {
+    let app = TestApp::spawn_with(|s| s.cameras.allowed_hosts = vec!["127.0.0.1".into()]).await;
+    let (user, key) = keyed(&app, "devbound").await;
+    let mut ids = Vec::new();
+    for n in ["A", "B"] {
+        let (s, d) = call(
+            &app,
+            Method::POST,
+            "/api/v1/devices",
+            &key,
+            Some(json!({"name": n, "rtspUrl": format!("rtsp://127.0.0.1:9/{n}")})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{d}");
+        ids.push(d["data"]["id"].as_str().expect("id").to_owned());
+    }
+    let r = app.graphql(
+        "mutation($d: ID!) { createApiKey(input: {name: \"lobby\", scopes: [\"*\"], deviceId: $d}) { key apiKey { deviceId } } }",
+        json!({"d": ids[0]}), &[("authorization", &user.bearer())]).await;
+    assert_eq!(
+        r["data"]["createApiKey"]["apiKey"]["deviceId"],
+        ids[0].as_str(),
+        "{r}"
+    );
+    let bound = r["data"]["createApiKey"]["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    // Another account's device, or none, cannot be bound.
+    let (other, _) = keyed(&app, "devbound2").await;
+    let r = app
+        .graphql(
+            "mutation($d: ID!) { createApiKey(input: {name: \"x\", deviceId: $d}) { key } }",
+            json!({"d": ids[0]}),
+            &[("authorization", &other.bearer())],
+        )
+        .await;
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{r}"
+    );
+
+    let (s, b) = call(&app, Method::GET, "/api/v1/devices", &bound, None).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        (b["total"].as_u64(), b["data"][0]["id"].as_str()),
+        (Some(1), Some(ids[0].as_str()))
+    );
+    let (_, b) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/devices?filters[id]={}", ids[1]),
+        &bound,
+        None,
+    )
+    .await;
+    assert_eq!(b["total"], 0, "{b}");
+    let (s, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/devices/{}", ids[0]),
+        &bound,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/devices/{}", ids[0]),
+        &bound,
+        Some(json!({"name": "A2"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    for (m, p) in [
+        (Method::GET, ""),
+        (Method::POST, "/probe"),
+        (Method::GET, "/quota"),
+    ] {
+        let (s, b) = call(
+            &app,
+            m.clone(),
+            &format!("/api/v1/devices/{}{p}", ids[1]),
+            &bound,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("DEVICE_NOT_FOUND")),
+            "{m} {p}"
+        );
+    }
+    let (s, b) = call(
+        &app,
+        Method::POST,
+        "/api/v1/devices",
+        &bound,
+        Some(json!({"name": "C", "rtspUrl": "rtsp://127.0.0.1:9/c"})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("FORBIDDEN")),
+        "{b}"
+    );
+    // Nothing outside the devices group, whatever its scopes say.
+    let r = app
+        .graphql(
+            "{ cameras { totalCount } }",
+            json!({}),
+            &[("x-api-key", &bound)],
+        )
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+    // Deleting the device revokes its key.
+    let (s, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/devices/{}", ids[0]),
+        &key,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, b) = call(&app, Method::GET, "/api/v1/devices", &bound, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
+    let (s, _) = call(&app, Method::GET, "/api/v1/devices", &key, None).await;
+    assert_eq!(s, StatusCode::OK, "the account's other keys stay");
+}

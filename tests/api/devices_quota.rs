@@ -241,6 +241,22 @@ async fn the_quota_answer_meters_warns_once_at_80_percent_and_stops_analysis_whe
             .is_some_and(|p| (101.0..102.0).contains(&p)),
         "{q}"
     );
+    // The all-time totals follow (this camera never connects: no frames).
+    let (_, d) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/devices/{id}"),
+        &key,
+        None,
+    )
+    .await;
+    assert!(
+        d["data"]["totalProcessingTimeSeconds"]
+            .as_f64()
+            .is_some_and(|t| (100.0..102.0).contains(&t)),
+        "{d}"
+    );
+    assert_eq!(d["data"]["totalAnalysisCount"], 0);
     // No manual start while spent.
     let r = app
         .graphql(

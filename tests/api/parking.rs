@@ -565,6 +565,17 @@ async fn batch_collect_is_idempotent_counts_bad_items_and_notifies_subscribers()
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(v["timestamp"].is_array(), "{v}");
+    // Blank is malformed too (absent or null means now).
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/api/parking-records/batch-collect/",
+        &key,
+        Some(json!({"timestamp": " ", "parking_lots": []})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["timestamp"].is_array(), "{v}");
     let (s, v) = call(
         &app,
         Method::POST,

@@ -216,7 +216,7 @@ pub fn group() -> Group {
             .summary("Set a device's monthly analysis seconds (null = unlimited)")
             .param(
                 "quotaSeconds",
-                json!({"minimum": 0, "maximum": 100_000_000}),
+                json!({"minimum": 0, "maximum": 100_000_000, "x-required": true}),
             )
             .shape(json!({"success": true, "data": "$setDeviceQuota"})),
         ],

@@ -28,6 +28,9 @@ pub struct Model {
     pub expires_at: Option<DateTimeUtc>,
     /// When it was revoked.
     pub revoked_at: Option<DateTimeUtc>,
+    /// The device (UUID) the key is bound to: it reaches only that device's `device:*` and
+    /// `scene:*` operations, and is revoked when the device is deleted.
+    pub device_id: Option<Uuid>,
 }
 
 /// Relations.

@@ -34,7 +34,7 @@ use crate::{
     crypto::SecretBox,
     db::{
         self,
-        entities::{camera, zone},
+        entities::{api_key, camera, zone},
     },
     domain::cameras::{CameraService, validate::stream_url},
     error::{AppError, AppResult},
@@ -382,7 +382,8 @@ impl DeviceService {
         db::page(&self.db, q, offset, limit).await
     }
 
-    /// Soft-deletes a device with its scenes (one transaction) and stops its worker.
+    /// Soft-deletes a device with its scenes and revokes its device-bound API keys (one
+    /// transaction), and stops its worker.
     ///
     /// # Errors
     /// `DEVICE_NOT_FOUND`; `CONFLICT` `DEVICE_ANALYSIS_ACTIVE` while analysis is running;
@@ -404,6 +405,13 @@ impl DeviceService {
             .col_expr(zone::Column::DeletedAt, Expr::value(now))
             .filter(zone::Column::CameraId.eq(cam.id))
             .filter(zone::Column::DeletedAt.is_null())
+            .exec(&txn)
+            .await?;
+        // Its device-bound API keys go with it.
+        api_key::Entity::update_many()
+            .col_expr(api_key::Column::RevokedAt, Expr::value(now))
+            .filter(api_key::Column::DeviceId.eq(cam.uuid))
+            .filter(api_key::Column::RevokedAt.is_null())
             .exec(&txn)
             .await?;
         let mut row = cam.clone().into_active_model();

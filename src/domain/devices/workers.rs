@@ -12,8 +12,8 @@ use std::{collections::HashMap, sync::Mutex, time::Duration};
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt as _, stream};
 use sea_orm::{
-    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, IntoActiveModel as _,
-    QueryFilter as _, QueryOrder as _,
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, EntityTrait as _,
+    IntoActiveModel as _, QueryFilter as _, QueryOrder as _, sea_query::Expr,
 };
 use tokio::{sync::watch, task::JoinHandle};
 
@@ -34,6 +34,8 @@ pub struct Runtime {
     metered_at: HashMap<i32, DateTime<Utc>>,
     /// What each scheduled device's schedule asked for at the last tick.
     scheduled: HashMap<i32, bool>,
+    /// Each device worker's analysed-frame count at the last tick.
+    frames_seen: HashMap<i32, u64>,
     stop: Option<watch::Sender<bool>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -76,6 +78,8 @@ impl DeviceService {
             return Ok(false);
         };
         let mut spent = false;
+        let total = (now - from).num_milliseconds().max(0) as f64 / 1000.0;
+        self.add_totals(cam, total, running).await?;
         while from < now {
             let boundary = quota::next_month(from);
             let end = boundary.min(now);
@@ -103,6 +107,48 @@ impl DeviceService {
         Ok(spent)
     }
 
+    /// Adds `seconds` of analysis and the frames analysed since the last call to the
+    /// device's all-time totals.
+    async fn add_totals(&self, cam: &camera::Model, seconds: f64, running: bool) -> AppResult<()> {
+        let frames = self
+            .cameras
+            .live()
+            .stats(cam.id)
+            .map_or(0, |s| s.frames_analysed);
+        let last = {
+            let mut rt = self.runtime();
+            if running {
+                rt.frames_seen.insert(cam.id, frames)
+            } else {
+                rt.frames_seen.remove(&cam.id)
+            }
+        };
+        // A restarted worker counts from zero again.
+        let new = match last {
+            Some(l) if frames >= l => frames - l,
+            _ => frames,
+        };
+        camera::Entity::update_many()
+            .col_expr(
+                camera::Column::TotalAnalysisCount,
+                sea_orm::sea_query::ExprTrait::add(
+                    Expr::col(camera::Column::TotalAnalysisCount),
+                    new as i64,
+                ),
+            )
+            .col_expr(
+                camera::Column::TotalProcessingTimeSeconds,
+                sea_orm::sea_query::ExprTrait::add(
+                    Expr::col(camera::Column::TotalProcessingTimeSeconds),
+                    seconds,
+                ),
+            )
+            .filter(camera::Column::Id.eq(cam.id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     /// Turns a device's analysis on or off at `now`, counting the seconds it ran.
     pub(super) async fn switch(
         &self,
@@ -118,7 +164,14 @@ impl DeviceService {
         row.updated_at = Set(now);
         let cam = row.update(&self.db).await?;
         if cam.is_device && on {
-            self.runtime().metered_at.insert(cam.id, now);
+            let frames = self
+                .cameras
+                .live()
+                .stats(cam.id)
+                .map_or(0, |s| s.frames_analysed);
+            let mut rt = self.runtime();
+            rt.metered_at.insert(cam.id, now);
+            rt.frames_seen.insert(cam.id, frames);
         }
         let zones = self.scenes_of(cam.id).await?;
         self.cameras.live().update(&cam, &zones);

@@ -20,6 +20,7 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    domain::devices::device_not_found,
     error::{AppError, AppResult},
     events::Event,
 };
@@ -30,6 +31,16 @@ fn reader<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
 
 fn writer<'a>(ctx: &Context<'a>) -> AppResult<&'a Principal> {
     scoped(ctx, "device:write")
+}
+
+/// The device `id` names, when the principal may reach it: a device-bound API key reaches
+/// only its own device (any other is `DEVICE_NOT_FOUND`).
+fn target(p: &Principal, id: &ID) -> AppResult<uuid::Uuid> {
+    let d = device_id(id)?;
+    match p.bound_device() {
+        Some(bound) if bound != d => Err(device_not_found()),
+        _ => Ok(d),
+    }
 }
 
 /// Device queries.
@@ -54,12 +65,20 @@ impl DeviceQuery {
         order: Option<String>,
         filters: Option<DeviceFilter>,
     ) -> AppResult<Numbered<Device>> {
-        let me = reader(ctx)?.account_id;
+        let p = reader(ctx)?;
+        let me = p.account_id;
         if first.is_some_and(|f| !(1..=100).contains(&f)) {
             return Err(AppError::field("limit", "must be between 1 and 100"));
         }
         let (start, limit) = numbered_page(first, page, after, offset)?;
-        let req = query(q, sort, order, filters)?;
+        let mut req = query(q, sort, order, filters)?;
+        if let Some(bound) = p.bound_device() {
+            // A device-bound key lists its own device only.
+            if req.filters.id.is_some_and(|i| i != bound) {
+                return Ok(numbered(Vec::new(), start, limit, 0));
+            }
+            req.filters.id = Some(bound);
+        }
         let (rows, total) = state(ctx)?.devices.list(me, &req, start, limit).await?;
         Ok(numbered(
             rows.into_iter().map(Device).collect(),
@@ -71,18 +90,20 @@ impl DeviceQuery {
 
     /// One device (`DEVICE_NOT_FOUND` when missing, deleted or another account's).
     async fn device(&self, ctx: &Context<'_>, id: ID) -> AppResult<Device> {
-        let me = reader(ctx)?.account_id;
+        let p = reader(ctx)?;
+        let me = p.account_id;
         Ok(Device(
-            state(ctx)?.devices.device(me, device_id(&id)?).await?,
+            state(ctx)?.devices.device(me, target(p, &id)?).await?,
         ))
     }
 
     /// A device's quota this UTC month: analysis seconds, alerts, attribute detections,
     /// VLM tokens.
     async fn device_quota(&self, ctx: &Context<'_>, id: ID) -> AppResult<DeviceQuota> {
-        let me = reader(ctx)?.account_id;
+        let p = reader(ctx)?;
+        let me = p.account_id;
         let s = state(ctx)?;
-        let cam = s.devices.device(me, device_id(&id)?).await?;
+        let cam = s.devices.device(me, target(p, &id)?).await?;
         DeviceQuota::from_json(s.devices.quota_status(&cam, chrono::Utc::now()).await?)
     }
 
@@ -94,12 +115,13 @@ impl DeviceQuery {
         first: Option<i32>,
         page: Option<i32>,
     ) -> AppResult<Numbered<Zone>> {
-        let me = reader(ctx)?.account_id;
+        let p = reader(ctx)?;
+        let me = p.account_id;
         scoped(ctx, "scene:read")?;
         let (start, limit) = numbered_page(first, page, None, None)?;
         let (rows, total) = state(ctx)?
             .devices
-            .scenes(me, device_id(&id)?, start, limit)
+            .scenes(me, target(p, &id)?, start, limit)
             .await?;
         Ok(numbered(
             rows.into_iter().map(Zone).collect(),
@@ -118,7 +140,13 @@ pub struct DeviceMutation;
 impl DeviceMutation {
     /// Registers a device (its analysis starts `IDLE`).
     async fn create_device(&self, ctx: &Context<'_>, input: DeviceInput) -> AppResult<Device> {
-        let me = writer(ctx)?.account_id;
+        let p = writer(ctx)?;
+        let me = p.account_id;
+        if p.bound_device().is_some() {
+            return Err(AppError::Forbidden(
+                "a device-bound API key cannot create devices".into(),
+            ));
+        }
         Ok(Device(state(ctx)?.devices.create(me, input.into()).await?))
     }
 
@@ -129,11 +157,12 @@ impl DeviceMutation {
         id: ID,
         input: DeviceInput,
     ) -> AppResult<Device> {
-        let me = writer(ctx)?.account_id;
+        let p = writer(ctx)?;
+        let me = p.account_id;
         Ok(Device(
             state(ctx)?
                 .devices
-                .update(me, device_id(&id)?, input.into())
+                .update(me, target(p, &id)?, input.into())
                 .await?,
         ))
     }
@@ -141,26 +170,29 @@ impl DeviceMutation {
     /// Soft-deletes a device and its scenes; `CONFLICT` (`DEVICE_ANALYSIS_ACTIVE`) while
     /// its analysis runs. Answers the device's id.
     async fn delete_device(&self, ctx: &Context<'_>, id: ID) -> AppResult<ID> {
-        let me = writer(ctx)?.account_id;
-        let cam = state(ctx)?.devices.delete(me, device_id(&id)?).await?;
+        let p = writer(ctx)?;
+        let me = p.account_id;
+        let cam = state(ctx)?.devices.delete(me, target(p, &id)?).await?;
         Ok(ID(cam.uuid.to_string()))
     }
 
     /// Starts a device's analysis by hand (`RUNNING`).
     async fn start_device_analysis(&self, ctx: &Context<'_>, id: ID) -> AppResult<Device> {
-        let me = writer(ctx)?.account_id;
+        let p = writer(ctx)?;
+        let me = p.account_id;
         let s = state(ctx)?;
         Ok(Device(
-            s.devices.set_analysis(me, device_id(&id)?, true).await?,
+            s.devices.set_analysis(me, target(p, &id)?, true).await?,
         ))
     }
 
     /// Stops a device's analysis by hand (`IDLE`).
     async fn stop_device_analysis(&self, ctx: &Context<'_>, id: ID) -> AppResult<Device> {
-        let me = writer(ctx)?.account_id;
+        let p = writer(ctx)?;
+        let me = p.account_id;
         let s = state(ctx)?;
         Ok(Device(
-            s.devices.set_analysis(me, device_id(&id)?, false).await?,
+            s.devices.set_analysis(me, target(p, &id)?, false).await?,
         ))
     }
 
@@ -172,7 +204,8 @@ impl DeviceMutation {
         id: ID,
         input: DeviceQuotaInput,
     ) -> AppResult<DeviceQuota> {
-        let me = writer(ctx)?.account_id;
+        let p = writer(ctx)?;
+        let me = p.account_id;
         let seconds = match input.quota_seconds {
             MaybeUndefined::Undefined => {
                 return Err(AppError::field(
@@ -186,7 +219,7 @@ impl DeviceMutation {
         let s = state(ctx)?;
         let cam = s
             .devices
-            .set_quota_seconds(me, device_id(&id)?, seconds)
+            .set_quota_seconds(me, target(p, &id)?, seconds)
             .await?;
         DeviceQuota::from_json(s.devices.quota_status(&cam, chrono::Utc::now()).await?)
     }
@@ -194,8 +227,9 @@ impl DeviceMutation {
     /// Probes a device's RTSP URL now (OPTIONS then DESCRIBE, 5 s deadline) and stores the
     /// verdict in `onlineStatus`.
     async fn probe_device(&self, ctx: &Context<'_>, id: ID) -> AppResult<ProbeResult> {
-        let me = writer(ctx)?.account_id;
-        let (cam, outcome, at) = state(ctx)?.devices.probe(me, device_id(&id)?).await?;
+        let p = writer(ctx)?;
+        let me = p.account_id;
+        let (cam, outcome, at) = state(ctx)?.devices.probe(me, target(p, &id)?).await?;
         Ok(ProbeResult {
             online_status: cam.online_status.clone(),
             error_code: outcome.error.map(|e| e.as_str().to_owned()),
@@ -220,7 +254,8 @@ impl DeviceSubscription {
         ctx: &Context<'_>,
         device_id: Option<ID>,
     ) -> Result<impl Stream<Item = DeviceQuotaEvent> + use<>, AppError> {
-        let me = reader(ctx)?.account_id;
+        let p = reader(ctx)?;
+        let me = p.account_id;
         let only = device_id.as_ref().map(types::device_id).transpose()?;
         Ok(state(ctx)?
             .bus
