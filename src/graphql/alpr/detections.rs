@@ -100,7 +100,7 @@ impl Detection {
         };
         Ok(load(ctx, CameraId(id))
             .await?
-            .filter(|c| c.account_id == self.0.account_id)
+            .filter(|c| c.account_id == self.0.account_id && c.deleted_at.is_none())
             .map(Camera))
     }
     /// The gate, if any.

@@ -281,9 +281,12 @@ impl Notification {
     async fn camera_id(&self) -> i32 {
         self.0.camera_id
     }
-    /// The camera.
+    /// The camera (null once deleted).
     async fn camera(&self, ctx: &Context<'_>) -> AppResult<Option<Camera>> {
-        Ok(load(ctx, CameraId(self.0.camera_id)).await?.map(Camera))
+        Ok(load(ctx, CameraId(self.0.camera_id))
+            .await?
+            .filter(|c| c.deleted_at.is_none())
+            .map(Camera))
     }
     /// Zone that raised it.
     async fn zone_id(&self) -> Option<i32> {
