@@ -5,7 +5,7 @@
     scripts/bench-cameras.sh --plates --counts 1 --width 640 --height 480 --fps 10
 
 With `--plates` the cameras are plate cameras (`model_name` `alpr`) watching a gate: the
-`zoom` mount of rear_car.png (a car approaching for 8 s, then 4 s of empty lane, looped),
+`zoom` mount of rear_car.png (a car approaching for 8 s, then 7 s of empty lane, looped),
 and the table adds the server's CPU milliseconds per analysed frame (vehicles model + plate
 OCR on each readable vehicle) and the final plate reads stored (one per passing car).
 
@@ -94,7 +94,7 @@ def main():
     models = os.environ.get("VF_MODELS_DIR", os.path.join(ROOT, "data/models"))
     samples = os.environ.get("VF_SAMPLES_DIR", os.path.join(ROOT, "data/samples"))
     image = os.path.join(samples, "rear_car.png" if args.plates else "bus.jpg")
-    mount = (["--zoom-secs", "8", "--zoom-gap-secs", "4", "--zoom-center", "0.66,0.6", "--mount", f"pan=zoom:{image}"]
+    mount = (["--zoom-secs", "8", "--zoom-gap-secs", "7", "--zoom-center", "0.66,0.6", "--mount", f"pan=zoom:{image}"]
              if args.plates else ["--mount", f"pan=moving:{image}"])
     procs = []
     try:
