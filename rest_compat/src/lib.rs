@@ -570,7 +570,7 @@ fn drop_absent_fields(
     let absent = |n: &Name| {
         !provided.contains_key(n) && defs.iter().any(|d| d.name == n.as_str() && !d.has_default)
     };
-    let mut doc = request.parsed_query()?.clone();
+    let mut doc = async_graphql::parser::parse_query(&request.query)?;
     // The stripped variables' definitions go too (an unused variable is a validation error).
     let visit = |op: &mut async_graphql::Positioned<OperationDefinition>| {
         walk(&mut op.node.selection_set.node, &absent);

@@ -454,7 +454,11 @@ impl CameraService {
         Ok(cam.id)
     }
 
-    async fn zones_of(&self, camera_id: i32) -> AppResult<Vec<zone::Model>> {
+    /// A camera's zones (a device's scenes), in creation order.
+    ///
+    /// # Errors
+    /// `INTERNAL`.
+    pub async fn zones_of(&self, camera_id: i32) -> AppResult<Vec<zone::Model>> {
         Ok(zone::Entity::find()
             .filter(zone::Column::CameraId.eq(camera_id))
             .order_by_asc(zone::Column::Id)

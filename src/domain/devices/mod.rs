@@ -349,18 +349,9 @@ impl DeviceService {
         errs.finish()?;
         row.updated_at = Set(Utc::now());
         let cam = row.update(&self.db).await?;
-        let zones = self.scenes_of(cam.id).await?;
+        let zones = self.cameras.zones_of(cam.id).await?;
         self.cameras.live().update(&cam, &zones);
         Ok(cam)
-    }
-
-    async fn scenes_of(&self, camera_id: i32) -> AppResult<Vec<zone::Model>> {
-        Ok(zone::Entity::find()
-            .filter(zone::Column::CameraId.eq(camera_id))
-            .filter(zone::Column::DeletedAt.is_null())
-            .order_by_asc(zone::Column::Id)
-            .all(&self.db)
-            .await?)
     }
 
     /// One page of a device's scenes (its zones with their alert rules).
@@ -471,16 +462,33 @@ impl DeviceService {
         id: Uuid,
     ) -> AppResult<(camera::Model, ProbeOutcome, chrono::DateTime<Utc>)> {
         let cam = self.device(account_id, id).await?;
-        let auth = self.probe_auth(&cam);
-        let outcome = probe::probe(&cam.stream_url, &auth, self.probe_deadline).await;
+        self.probe_and_store(cam, true).await
+    }
+
+    /// Probes `cam` and stores the verdict. Online: `online`, `lastHeartbeatAt` now, no
+    /// failures. A failed `manual` probe answers `offline` at once; a failed automatic
+    /// one counts, and the [`workers::OFFLINE_AFTER`]th in a row marks it `offline`.
+    pub(super) async fn probe_and_store(
+        &self,
+        cam: camera::Model,
+        manual: bool,
+    ) -> AppResult<(camera::Model, ProbeOutcome, chrono::DateTime<Utc>)> {
+        let outcome =
+            probe::probe(&cam.stream_url, &self.probe_auth(&cam), self.probe_deadline).await;
         let at = Utc::now();
+        let failures = cam.probe_failures + 1;
         let mut row = cam.into_active_model();
         if outcome.online() {
             row.online_status = Set("online".into());
             row.last_heartbeat_at = Set(Some(at));
             row.probe_failures = Set(0);
-        } else {
+        } else if manual {
             row.online_status = Set("offline".into());
+        } else {
+            row.probe_failures = Set(failures);
+            if failures >= workers::OFFLINE_AFTER {
+                row.online_status = Set("offline".into());
+            }
         }
         let cam = row.update(&self.db).await?;
         Ok((cam, outcome, at))

@@ -90,9 +90,8 @@ impl DeviceService {
                 end
             };
             let secs = (end - from).num_milliseconds() as f64 / 1000.0;
-            let db = self.db.clone();
             let c = quota::charge(
-                &db,
+                &self.db,
                 &**self.cameras.bus(),
                 cam,
                 Feature::Analysis,
@@ -173,7 +172,7 @@ impl DeviceService {
             rt.metered_at.insert(cam.id, now);
             rt.frames_seen.insert(cam.id, frames);
         }
-        let zones = self.scenes_of(cam.id).await?;
+        let zones = self.cameras.zones_of(cam.id).await?;
         self.cameras.live().update(&cam, &zones);
         Ok(cam)
     }
@@ -255,29 +254,7 @@ impl DeviceService {
             .await?;
         let n = rows.len();
         let results: Vec<AppResult<()>> = stream::iter(rows)
-            .map(|cam| async move {
-                let outcome = super::probe::probe(
-                    &cam.stream_url,
-                    &self.probe_auth(&cam),
-                    self.probe_deadline,
-                )
-                .await;
-                let now = Utc::now();
-                let mut row = cam.clone().into_active_model();
-                if outcome.online() {
-                    row.online_status = Set("online".into());
-                    row.last_heartbeat_at = Set(Some(now));
-                    row.probe_failures = Set(0);
-                } else {
-                    let failures = cam.probe_failures + 1;
-                    row.probe_failures = Set(failures);
-                    if failures >= OFFLINE_AFTER {
-                        row.online_status = Set("offline".into());
-                    }
-                }
-                row.update(&self.db).await?;
-                Ok(())
-            })
+            .map(|cam| async move { self.probe_and_store(cam, false).await.map(|_| ()) })
             .buffer_unordered(8)
             .collect()
             .await;
