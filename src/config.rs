@@ -31,6 +31,10 @@ pub struct DeviceSettings {
     /// Seconds between auto-probes of `online`/`unknown` devices (the document's 60); 0
     /// turns it off.
     pub probe_interval_secs: f64,
+    /// Outside a device's peak slots, at most one alert per zone per this many seconds;
+    /// later ones are counted in it (`coalescedCount`). Devices without peak slots are
+    /// never coalesced.
+    pub offpeak_alert_interval_secs: f64,
 }
 
 impl Default for DeviceSettings {
@@ -38,6 +42,7 @@ impl Default for DeviceSettings {
         Self {
             tick_secs: 15.0,
             probe_interval_secs: 60.0,
+            offpeak_alert_interval_secs: 600.0,
         }
     }
 }
@@ -182,6 +187,9 @@ pub struct Settings {
     pub inspection: InspectionSettings,
     /// The OpenAI-compatible chat endpoint of the inspection group's AI analysis.
     pub ai: AiSettings,
+    /// The devices group's VLM capability (level_02): an OpenAI-compatible chat-completions
+    /// endpoint that sees images; unset = no VLM readings.
+    pub vlm: AiSettings,
     /// The devices group's loops.
     pub devices: DeviceSettings,
 }
@@ -208,6 +216,7 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             inspection: InspectionSettings::default(),
             ai: AiSettings::default(),
+            vlm: AiSettings::default(),
             devices: DeviceSettings::default(),
         }
     }

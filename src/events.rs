@@ -141,6 +141,24 @@ pub enum Event {
         /// The limit.
         limit: f64,
     },
+    /// A level_02 device stored an attribute detection (a tracked person's posture `fall`).
+    DeviceAttribute {
+        /// Owner.
+        account_id: Uuid,
+        /// The device UUID.
+        device_id: Uuid,
+        /// The `device_attributes` row.
+        attribute_id: i32,
+    },
+    /// A level_02 device's VLM reading of an alert snapshot was stored on the notification.
+    AlertAnalysed {
+        /// Owner.
+        account_id: Uuid,
+        /// The camera.
+        camera_id: i32,
+        /// The notification.
+        notification_id: i32,
+    },
     /// A stored plate matched the allow/deny list at detection time.
     PlateListHit {
         /// Owner.

@@ -5,6 +5,7 @@
 //! compatibility groups of the user's five documents (`rest_compat`), which run the same
 //! GraphQL operations. See `README.md` for a map of the code.
 
+pub mod ai;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -148,7 +148,11 @@ impl AppState {
                 Arc::new(alpr.clone()),
                 live_settings,
             )
-            .with_secrets(secrets.clone()),
+            .with_secrets(secrets.clone())
+            .with_device_alerts(
+                settings.devices.offpeak_alert_interval_secs,
+                Some(crate::ai::ChatClient::new(&settings.vlm, "vlm")?),
+            ),
         );
         let registry_dir = models_dir.clone();
         let cameras = CameraService::new(

@@ -15,6 +15,7 @@ mod m20261202_000007_inspection;
 mod m20261204_000008_camera_plates;
 mod m20261206_000009_devices;
 mod m20261206_000010_device_usage;
+mod m20261207_000011_alert_vlm;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_camera_plates::Migration),
             Box::new(m20261206_000009_devices::Migration),
             Box::new(m20261206_000010_device_usage::Migration),
+            Box::new(m20261207_000011_alert_vlm::Migration),
         ]
     }
 }

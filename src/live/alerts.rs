@@ -1,19 +1,32 @@
 //! Turning a dwell alert into a stored notification: a snapshot JPEG (the frame with the
 //! object's box and label and the zone outlined) in the file store, one `notifications` row,
 //! then `alertRaised` on the event bus. Delivery (e-mail, LINE, webhooks) picks up rows
-//! whose `delivery` is `pending`.
+//! whose `delivery` is `pending`. A device's alerts first pass its peak slots and alert
+//! quota ([`crate::domain::devices::alerts::admit`]); a level_02 device's stored alert is
+//! then read by the VLM ([`crate::domain::devices::alerts::read_snapshot`]) when `vlm.*` is
+//! configured.
 
 use std::sync::Arc;
 
 use serde_json::json;
 use uuid::Uuid;
 
+use sea_orm::{ColumnTrait as _, QueryFilter as _};
+
 use super::{
     analysis::{AnalysisStats, RaisedAlert, record},
     annotate,
 };
 use crate::{
-    domain::cameras::notifications::{self, NewAlert},
+    ai::ChatClient,
+    db::entities::camera,
+    domain::{
+        cameras::notifications::{self, NewAlert},
+        devices::{
+            alerts::{self as device_alerts, Admission, AlertContext},
+            quota::{self, Feature},
+        },
+    },
     draw,
     events::{Event, EventBus},
     storage::ArtifactStore,
@@ -28,6 +41,10 @@ pub struct AlertSink {
     pub store: ArtifactStore,
     /// Events.
     pub bus: Arc<dyn EventBus>,
+    /// Off-peak alert interval of devices with peak slots, seconds.
+    pub offpeak_interval_secs: f64,
+    /// The VLM of level_02 devices (unconfigured = none).
+    pub vlm: Option<ChatClient>,
 }
 
 impl AlertSink {
@@ -47,18 +64,39 @@ impl AlertSink {
             dwell_secs,
         } = alert;
         let at = chrono::Utc::now();
-        // A device whose monthly alert quota is spent goes on analysing, without alerts.
-        match crate::domain::devices::quota::charge_alert(&self.db, &*self.bus, camera_id, at).await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::info!(
-                    camera_id,
-                    "alert dropped: the device's alert quota is spent"
-                );
-                return;
+        let cam = camera::live_rows()
+            .filter(camera::Column::Id.eq(camera_id))
+            .one(&self.db)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(camera_id, "camera not read: {e}");
+                None
+            });
+        if let Some(cam) = &cam {
+            let admitted = device_alerts::admit(
+                &self.db,
+                &*self.bus,
+                cam,
+                Some(zone.id),
+                at,
+                self.offpeak_interval_secs,
+            )
+            .await;
+            match admitted {
+                Ok(Admission::Raise) => {}
+                Ok(Admission::Coalesced(into)) => {
+                    tracing::info!(camera_id, zone = %zone.name, into, "alert coalesced (off-peak)");
+                    return;
+                }
+                Ok(Admission::QuotaSpent) => {
+                    tracing::info!(
+                        camera_id,
+                        "alert dropped: the device's alert quota is spent"
+                    );
+                    return;
+                }
+                Err(e) => tracing::warn!(camera_id, "device alert check failed ({})", e.code()),
             }
-            Err(e) => tracing::warn!(camera_id, "alert quota check failed ({})", e.code()),
         }
         let rel = self.store.name(
             "alerts",
@@ -70,16 +108,21 @@ impl AlertSink {
         let (o, z) = (object.clone(), zone.clone());
         let write_rel = rel.clone();
         let snap = frame.clone();
-        let written = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let written = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
             let mut img = snap.image.clone();
             annotate::draw_zone(&mut img, &z, true);
             annotate::draw_object(&mut img, &o);
-            store.write(&write_rel, &draw::jpeg(&img)?)?;
-            Ok(())
+            let jpeg = draw::jpeg(&img)?;
+            store.write(&write_rel, &jpeg)?;
+            Ok(jpeg)
         })
         .await;
+        let mut snapshot = None;
         let image_path = match written {
-            Ok(Ok(())) => Some(rel.clone()),
+            Ok(Ok(jpeg)) => {
+                snapshot = Some(jpeg);
+                Some(rel.clone())
+            }
             Ok(Err(e)) => {
                 tracing::warn!(camera_id, "alert snapshot not written: {e:#}");
                 None
@@ -137,6 +180,38 @@ impl AlertSink {
                     camera_id,
                     notification_id: id,
                 });
+                if let (Some(cam), Some(jpeg), Some(vlm)) = (&cam, snapshot, &self.vlm)
+                    && cam.is_device
+                    && quota::limit(cam, Feature::Vlm) != 0
+                {
+                    let ctx = AlertContext {
+                        account_id,
+                        notification_id: id,
+                        zone: zone.name.clone(),
+                        class: object.label.clone(),
+                        dwell_secs,
+                    };
+                    let (db, bus, vlm) = (self.db.clone(), self.bus.clone(), vlm.clone());
+                    tokio::spawn(async move {
+                        match device_alerts::read_snapshot(&db, &*bus, &vlm, camera_id, &ctx, &jpeg)
+                            .await
+                        {
+                            Ok(Some(tokens)) => tracing::info!(
+                                camera_id,
+                                notification_id = id,
+                                tokens,
+                                "VLM reading stored"
+                            ),
+                            Ok(None) => {}
+                            Err(e) => tracing::warn!(
+                                camera_id,
+                                notification_id = id,
+                                "VLM reading failed ({})",
+                                e.code()
+                            ),
+                        }
+                    });
+                }
             }
             Err(e) => tracing::error!(camera_id, error = ?e, "alert not stored"),
         }

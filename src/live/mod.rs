@@ -13,6 +13,7 @@
 pub mod alerts;
 pub mod analysis;
 pub mod annotate;
+pub mod attributes;
 pub mod capture;
 pub mod gate;
 pub mod plate_vote;
@@ -42,6 +43,7 @@ use self::{
     plates::{FinalRead, PlateSettings},
 };
 use crate::{
+    ai::ChatClient,
     crypto::SecretBox,
     db::entities::{camera, zone},
     domain::cameras::validate::{stored_classes, stored_polygon},
@@ -209,7 +211,13 @@ impl LiveCameras {
             workers: Mutex::new(HashMap::new()),
             factory,
             inference,
-            sink: AlertSink { db, store, bus },
+            sink: AlertSink {
+                db,
+                store,
+                bus,
+                offpeak_interval_secs: 600.0,
+                vlm: None,
+            },
             plates,
             settings,
             status_tx,
@@ -225,6 +233,19 @@ impl LiveCameras {
     #[must_use]
     pub fn with_secrets(mut self, secrets: SecretBox) -> Self {
         self.secrets = Some(secrets);
+        self
+    }
+
+    /// Devices' alerts: the off-peak interval (seconds) and the VLM of level_02 devices
+    /// (`None` or an unconfigured client = no VLM readings).
+    #[must_use]
+    pub fn with_device_alerts(
+        mut self,
+        offpeak_interval_secs: f64,
+        vlm: Option<ChatClient>,
+    ) -> Self {
+        self.sink.offpeak_interval_secs = offpeak_interval_secs;
+        self.sink.vlm = vlm.filter(ChatClient::is_configured);
         self
     }
 
@@ -417,6 +438,33 @@ impl LiveCameras {
             }
             .instrument(tracing::info_span!("camera", camera_id)),
         );
+        // A device's attribute capability: each tracked person first seen fallen is one
+        // attribute detection (the plan and quota are checked when it is recorded).
+        let (attr_tx, mut attr_rx) = mpsc::unbounded_channel::<Arc<FrameResult>>();
+        if cam.is_device {
+            let (db, bus) = (self.sink.db.clone(), self.sink.bus.clone());
+            tokio::spawn(
+                async move {
+                    let mut seen = attributes::SeenTracks::default();
+                    while let Some(frame) = attr_rx.recv().await {
+                        for a in seen.new_falls(&frame) {
+                            let r = crate::domain::devices::alerts::record_attribute(
+                                &db,
+                                &*bus,
+                                camera_id,
+                                &a,
+                                chrono::Utc::now(),
+                            )
+                            .await;
+                            if let Err(e) = r {
+                                tracing::warn!(camera_id, "attribute not recorded ({})", e.code());
+                            }
+                        }
+                    }
+                }
+                .instrument(tracing::info_span!("camera", camera_id)),
+            );
+        }
         let bus = self.sink.bus.clone();
         let job = analysis::AnalysisJob {
             camera_id,
@@ -428,6 +476,9 @@ impl LiveCameras {
             plates: plate_tx,
             plate_settings: self.settings.plates,
             on_result: Box::new(move |r| {
+                if !attr_tx.is_closed() && r.objects.iter().any(attributes::is_fall) {
+                    let _ = attr_tx.send(r.clone());
+                }
                 bus.publish(Event::CameraDetections {
                     account_id,
                     camera_id,

@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use visionflow::{
     config::Settings,
     db::entities::camera,
-    domain::devices::quota::{self, Feature},
+    domain::devices::{
+        alerts,
+        quota::{self, Feature},
+    },
 };
 
 use crate::{
@@ -53,6 +56,15 @@ async fn row(app: &TestApp, camera_id: i32) -> camera::Model {
         .await
         .expect("query")
         .expect("row")
+}
+
+/// Whether a zone-less alert of the camera at `now` is raised (the device's alert quota).
+async fn raises(app: &TestApp, camera_id: i32, now: DateTime<Utc>) -> bool {
+    let c = row(app, camera_id).await;
+    alerts::admit(&app.state.db, &*app.state.bus, &c, None, now, 600.0)
+        .await
+        .expect("admit")
+        == alerts::Admission::Raise
 }
 
 async fn state(app: &TestApp, user: &User, id: &str) -> String {
@@ -362,23 +374,9 @@ async fn the_quota_answer_meters_warns_once_at_80_percent_and_stops_analysis_whe
     quota::charge(&app.state.db, &*bus, &c, Feature::Alert, 4_998.0, true, now)
         .await
         .expect("charge");
-    assert!(
-        quota::charge_alert(&app.state.db, &*bus, cam, now)
-            .await
-            .expect("alert")
-    );
-    assert!(
-        quota::charge_alert(&app.state.db, &*bus, cam, now)
-            .await
-            .expect("alert"),
-        "the 5,000th"
-    );
-    assert!(
-        !quota::charge_alert(&app.state.db, &*bus, cam, now)
-            .await
-            .expect("alert"),
-        "spent"
-    );
+    assert!(raises(&app, cam, now).await);
+    assert!(raises(&app, cam, now).await, "the 5,000th");
+    assert!(!raises(&app, cam, now).await, "spent");
     let (_, q) = call(
         &app,
         Method::GET,
@@ -398,11 +396,7 @@ async fn the_quota_answer_meters_warns_once_at_80_percent_and_stops_analysis_whe
     // A camera of the monitor group has no plan: its alerts are never refused.
     let mon = gql(&app, &user, "mutation { createCamera(input: {name: \"m\", streamUrl: \"rtsp://127.0.0.1:9/m\"}) { id } }", json!({})).await["createCamera"]["id"].as_i64().expect("id") as i32;
     for _ in 0..3 {
-        assert!(
-            quota::charge_alert(&app.state.db, &*bus, mon, now)
-                .await
-                .expect("alert")
-        );
+        assert!(raises(&app, mon, now).await);
     }
 }
 

@@ -16,6 +16,7 @@ mod contract;
 mod delivery;
 mod delivery_live;
 mod devices;
+mod devices_alerts;
 mod devices_quota;
 mod gate_live;
 mod graphiql;

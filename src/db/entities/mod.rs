@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod camera;
 pub mod delivery;
 pub mod detection_session;
+pub mod device_attribute;
 pub mod device_usage;
 pub mod email_recipient;
 pub mod inspection_record;

@@ -37,6 +37,16 @@ pub struct Model {
     pub delivery: String,
     /// Creation time.
     pub created_at: DateTimeUtc,
+    /// Later alerts of the same zone folded into this one outside a device's peak slots.
+    pub coalesced_count: i32,
+    /// A level_02 device's VLM summary of the snapshot.
+    pub vlm_summary: Option<String>,
+    /// The VLM's structured reading of the snapshot (a JSON object).
+    pub vlm_structured_result: Option<Json>,
+    /// The model that answered.
+    pub vlm_model: Option<String>,
+    /// Tokens the VLM call reported (`usage.total_tokens`).
+    pub vlm_tokens: Option<i64>,
 }
 
 /// Relations.

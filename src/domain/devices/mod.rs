@@ -10,6 +10,7 @@
 //! (`DEVICE_ANALYSIS_ACTIVE`) while analysis runs. Another account's device is
 //! `NOT_FOUND` (`DEVICE_NOT_FOUND`).
 
+pub mod alerts;
 pub mod list;
 pub mod probe;
 pub mod quota;

@@ -4,7 +4,7 @@
 //! Usage is counted per device and UTC month (`period` `2026-02`) in `device_usage`, reset
 //! on the 1st 00:00 UTC by starting a new row (nothing carries over). Enforcement:
 //! - analysis seconds spent → analysis stops and `quota_exceeded` fires;
-//! - alerts spent → analysis goes on, no new alerts ([`charge_alert`] says no);
+//! - alerts spent → analysis goes on, no new alerts ([`super::alerts::admit`] drops them);
 //! - attribute detections / VLM tokens spent → those results are dropped (their producers
 //!   ask [`charge`] first);
 //! - `quota_warning` fires once per feature and period at 80 %.
@@ -334,28 +334,26 @@ pub async fn charge(
     })
 }
 
-/// Counts one alert of a device at `now`: `false` when its alert quota is spent (the
-/// alert is then not raised).
+/// Whether a device may still use `feature` in the month of `now`: enabled, and unlimited
+/// or not yet spent.
 ///
 /// # Errors
 /// `INTERNAL`.
-pub async fn charge_alert(
+pub async fn available(
     db: &DatabaseConnection,
-    bus: &dyn EventBus,
-    camera_id: i32,
+    cam: &camera::Model,
+    feature: Feature,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let Some(cam) = camera::live_rows()
-        .filter(camera::Column::Id.eq(camera_id))
-        .one(db)
-        .await?
-    else {
-        return Ok(true);
-    };
-    if !cam.is_device {
+    let lim = limit(cam, feature);
+    if lim == 0 {
+        return Ok(false);
+    }
+    if lim < 0 {
         return Ok(true);
     }
-    Ok(charge(db, bus, &cam, Feature::Alert, 1.0, true, now).await? != Charge::Refused)
+    let u = usage_row(db, cam.id, &period(now), now).await?;
+    Ok(feature.used(&u) < lim as f64)
 }
 
 #[allow(clippy::too_many_arguments)]

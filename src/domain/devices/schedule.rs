@@ -42,6 +42,18 @@ pub fn active_at(schedule: &Json, utc_offset: &str, now: DateTime<Utc>) -> bool 
     slots_for(schedule, "dailySlots", "weeklySlots", weekday).contains(&slot)
 }
 
+/// Whether the schedule names any peak slot (daily or weekly); without one a device's
+/// alerts are never coalesced.
+pub fn has_peaks(schedule: &Json) -> bool {
+    let non_empty = |k: &str| {
+        schedule
+            .get(k)
+            .and_then(Json::as_array)
+            .is_some_and(|a| a.iter().any(|d| d.as_array().is_none_or(|x| !x.is_empty())))
+    };
+    non_empty("dailyPeakSlots") || non_empty("weeklyPeakSlots")
+}
+
 /// Whether `now` is in a peak slot (alerts go out at once; outside, they are coalesced).
 pub fn peak_at(schedule: &Json, utc_offset: &str, now: DateTime<Utc>) -> bool {
     let (weekday, slot) = slot_of(local_time(schedule, utc_offset, now));
@@ -93,6 +105,16 @@ mod tests {
             "Thursday"
         );
         assert!(peak_at(&s, "UTC+0", at(10, 0)));
+        assert!(has_peaks(&s));
+        assert!(!has_peaks(
+            &json!({"dailySlots": [1], "dailyPeakSlots": []})
+        ));
+        assert!(!has_peaks(
+            &json!({"dailySlots": [1], "weeklyPeakSlots": [[], [], [], [], [], [], []]})
+        ));
+        assert!(has_peaks(
+            &json!({"dailySlots": [1], "weeklyPeakSlots": [[], [3], [], [], [], [], []]})
+        ));
         assert!(!peak_at(&s, "UTC+0", at(10, 30)));
         let empty_week = json!({"dailySlots": [0], "weeklySlots": []});
         assert!(active_at(&empty_week, "UTC+0", at(0, 10)));

@@ -2,28 +2,12 @@
 //! to an operator-configured OpenAI-compatible chat endpoint — it printed a provider key,
 //! which is redacted and never used). `POST <ai.base_url>/chat/completions` with
 //! `{"model", "messages": [system, user]}`, `Authorization: Bearer <ai.api_key>` when set;
-//! the answer is `choices[0].message.content`.
+//! the answer is `choices[0].message.content` ([`crate::ai::ChatClient`]).
 
-use std::time::Duration;
-
-use secrecy::{ExposeSecret as _, SecretString};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::InspectionService;
-use crate::{
-    config::AiSettings,
-    error::{AppError, AppResult},
-};
-
-/// A chat-completions client (unconfigured without `ai.base_url`).
-#[derive(Clone)]
-pub struct AiClient {
-    http: reqwest::Client,
-    base_url: Option<String>,
-    model: String,
-    key: Option<SecretString>,
-}
+use crate::error::{AppError, AppResult};
 
 /// The model's analysis.
 #[derive(Debug, Clone)]
@@ -34,78 +18,6 @@ pub struct Analysis {
     pub model: String,
     /// Records analysed.
     pub records: usize,
-}
-
-fn unavailable(message: String) -> AppError {
-    AppError::Unavailable {
-        message,
-        retry_after: 60,
-    }
-}
-
-impl AiClient {
-    /// A client of `ai.*`.
-    ///
-    /// # Errors
-    /// The HTTP client cannot be built.
-    pub fn new(s: &AiSettings) -> anyhow::Result<Self> {
-        Ok(Self {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs_f64(s.timeout_secs))
-                .build()?,
-            base_url: s
-                .base_url
-                .as_deref()
-                .map(str::trim)
-                .filter(|u| !u.is_empty())
-                .map(|u| u.trim_end_matches('/').to_owned()),
-            model: s.model.clone(),
-            key: s.api_key.clone(),
-        })
-    }
-
-    /// Sends one conversation; answers the content and the model name.
-    ///
-    /// # Errors
-    /// `UNAVAILABLE` when unconfigured, unreachable or answering an error.
-    pub async fn complete(&self, system: &str, user: &str) -> AppResult<(String, String)> {
-        let Some(base) = &self.base_url else {
-            return Err(unavailable(
-                "AI analysis is not configured (set ai.base_url, ai.model, ai.api_key)".into(),
-            ));
-        };
-        let mut req = self
-            .http
-            .post(format!("{base}/chat/completions"))
-            .json(&json!({
-                "model": self.model,
-                "messages": [
-                    {"role": "system", "content": system},
-                    {"role": "user", "content": user}
-                ],
-                "temperature": 0.2
-            }));
-        if let Some(k) = &self.key {
-            req = req.bearer_auth(k.expose_secret());
-        }
-        let r = req
-            .send()
-            .await
-            .map_err(|e| unavailable(format!("AI endpoint unreachable: {e}")))?;
-        let status = r.status();
-        let body: Value = r.json().await.unwrap_or_default();
-        if !status.is_success() {
-            let msg = body["error"]["message"].as_str().unwrap_or("no message");
-            return Err(unavailable(format!("AI endpoint answered {status}: {msg}")));
-        }
-        let text = body["choices"][0]["message"]["content"]
-            .as_str()
-            .ok_or_else(|| {
-                unavailable("AI endpoint answered no choices[0].message.content".into())
-            })?;
-        let model = body["model"].as_str().unwrap_or(&self.model).to_owned();
-        Ok((text.to_owned(), model))
-    }
 }
 
 impl InspectionService {

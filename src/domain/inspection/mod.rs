@@ -29,7 +29,7 @@ pub struct InspectionService {
     tz: chrono_tz::Tz,
     max_images: usize,
     batch_size: usize,
-    ai: ai::AiClient,
+    ai: crate::ai::ChatClient,
 }
 
 impl InspectionService {
@@ -54,7 +54,7 @@ impl InspectionService {
             tz: settings.tz()?,
             max_images: settings.max_images,
             batch_size: settings.batch_size,
-            ai: ai::AiClient::new(ai)?,
+            ai: crate::ai::ChatClient::new(ai, "ai")?,
         })
     }
 

@@ -314,6 +314,35 @@ impl CameraSubscription {
         }))
     }
 
+    /// Each alert of the caller's level_02 devices once the VLM has read its snapshot
+    /// (`vlmSummary`, `vlmStructuredResult` set), optionally one camera.
+    async fn alert_analysed(
+        &self,
+        ctx: &Context<'_>,
+        camera_id: Option<i32>,
+    ) -> Result<impl Stream<Item = Notification> + use<>, AppError> {
+        let me = reader(ctx)?.account_id;
+        let app = state(ctx)?.clone();
+        Ok(app.bus.subscribe().filter_map(move |event| {
+            let app = app.clone();
+            async move {
+                match event {
+                    Event::AlertAnalysed {
+                        account_id,
+                        camera_id: c,
+                        notification_id,
+                    } if account_id == me && camera_id.is_none_or(|w| w == c) => app
+                        .cameras
+                        .notification(me, notification_id)
+                        .await
+                        .ok()
+                        .map(Notification),
+                    _ => None,
+                }
+            }
+        }))
+    }
+
     /// Each status change (`connecting`, `online`, `offline`) of the caller's cameras.
     async fn camera_status_changed(
         &self,

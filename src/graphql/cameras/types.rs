@@ -332,6 +332,28 @@ impl Notification {
     async fn status(&self) -> &str {
         &self.0.status
     }
+    /// Later alerts of the same zone folded into this one outside the device's peak slots
+    /// (at most one alert per zone per `devices.offpeak_alert_interval_secs`).
+    async fn coalesced_count(&self) -> i32 {
+        self.0.coalesced_count
+    }
+    /// A level_02 device's VLM summary of the snapshot (null until read, or without VLM).
+    async fn vlm_summary(&self) -> Option<&str> {
+        self.0.vlm_summary.as_deref()
+    }
+    /// The VLM's structured reading (the JSON object it answered: `summary`, `objects`,
+    /// `riskLevel`, `actionRequired`), null when it answered none.
+    async fn vlm_structured_result(&self) -> Option<GqlJson<serde_json::Value>> {
+        self.0.vlm_structured_result.clone().map(GqlJson)
+    }
+    /// The model that read it.
+    async fn vlm_model(&self) -> Option<&str> {
+        self.0.vlm_model.as_deref()
+    }
+    /// Tokens the reading cost (`usage.total_tokens`, counted against the VLM quota).
+    async fn vlm_tokens(&self) -> Option<i64> {
+        self.0.vlm_tokens
+    }
     /// `pending` when deliveries were queued for it (each one's state is in
     /// `deliveries`), `none` when no channel was subscribed or its zone's notifications
     /// are off.

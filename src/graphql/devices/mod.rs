@@ -3,6 +3,7 @@
 //! start/stop. Queries need `device:read` (scenes also `scene:read`), mutations
 //! `device:write` (JWTs carry every scope).
 
+pub mod attributes;
 pub mod types;
 
 use async_graphql::{Context, ID, MaybeUndefined, Object, Subscription};
@@ -247,6 +248,41 @@ pub struct DeviceSubscription;
 
 #[Subscription]
 impl DeviceSubscription {
+    /// Each attribute detection of the caller's level_02 devices (a tracked person seen
+    /// fallen, once per track), optionally one device.
+    async fn device_attribute_detected(
+        &self,
+        ctx: &Context<'_>,
+        device_id: Option<ID>,
+    ) -> Result<impl Stream<Item = attributes::AttributeDetection> + use<>, AppError> {
+        let p = reader(ctx)?;
+        let me = p.account_id;
+        let only = match (&device_id, p.bound_device()) {
+            (Some(id), _) => Some(target(p, id)?),
+            (None, bound) => bound,
+        };
+        let app = state(ctx)?.clone();
+        Ok(app.bus.subscribe().filter_map(move |event| {
+            let app = app.clone();
+            async move {
+                match event {
+                    Event::DeviceAttribute {
+                        account_id,
+                        device_id,
+                        attribute_id,
+                    } if account_id == me && only.is_none_or(|d| d == device_id) => app
+                        .devices
+                        .attribute(me, attribute_id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|row| attributes::AttributeDetection { row, device_id }),
+                    _ => None,
+                }
+            }
+        }))
+    }
+
     /// `quota_warning` (80 %) and `quota_exceeded` events of the caller's devices,
     /// optionally one device.
     async fn device_quota_events(
@@ -256,7 +292,10 @@ impl DeviceSubscription {
     ) -> Result<impl Stream<Item = DeviceQuotaEvent> + use<>, AppError> {
         let p = reader(ctx)?;
         let me = p.account_id;
-        let only = device_id.as_ref().map(types::device_id).transpose()?;
+        let only = match (&device_id, p.bound_device()) {
+            (Some(id), _) => Some(target(p, id)?),
+            (None, bound) => bound,
+        };
         Ok(state(ctx)?
             .bus
             .subscribe()

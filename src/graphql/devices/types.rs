@@ -121,6 +121,29 @@ impl Device {
     async fn enabled_capabilities(&self) -> Vec<&'static str> {
         capabilities(&self.0.plan).to_vec()
     }
+    /// The latest attribute detections (level_02: people seen fallen), newest first;
+    /// `first` 1–100 (default 20).
+    async fn attribute_detections(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> AppResult<Vec<super::attributes::AttributeDetection>> {
+        let rows = state(ctx)?
+            .devices
+            .attributes(
+                self.0.account_id,
+                self.0.uuid,
+                u64::try_from(first).unwrap_or(0),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| super::attributes::AttributeDetection {
+                row,
+                device_id: self.0.uuid,
+            })
+            .collect())
+    }
     /// `IDLE` or `RUNNING` (`STARTING`/`STOPPING` last one request here).
     async fn analysis_state(&self) -> &'static str {
         analysis_state(&self.0)
