@@ -656,6 +656,17 @@ impl OnnxGraph {
             (x, 0)
         };
         let (c_out, c_in_g, _, _) = w.dims4()?;
+        if groups == 1 && strides[0] == strides[1] && dil[0] == 1 {
+            // Dense: one gemm per band with the bias added in the same pass.
+            return crate::kernels::conv2d(
+                &x,
+                w,
+                b.as_ref(),
+                strides[0] as usize,
+                pad,
+                crate::kernels::Act::Linear,
+            );
+        }
         let y = if groups > 1 && c_in_g == 1 && c_out == groups && dil[0] == 1 {
             crate::ops::depthwise(&x, w, pad, strides[0] as usize, strides[1] as usize)?
         } else if strides[0] == strides[1] && dil[0] == 1 {

@@ -13,6 +13,7 @@ pub mod alpr;
 pub mod detector;
 pub mod graph;
 pub mod import;
+pub mod kernels;
 pub mod ocr;
 pub mod onnx;
 pub mod ops;

@@ -4,21 +4,9 @@
 //! a pointwise (1×1) convolution is a plain matmul, and a depthwise one (one filter per
 //! channel) is a small stencil that grouped im2col makes hundreds of times more expensive.
 
-use candle_core::{DType, Result, Storage, Tensor};
+use candle_core::{DType, Result, Tensor};
 
-/// Runs `f` on the tensor's values as one contiguous f32 slice: borrowed from CPU storage
-/// without a copy when possible, copied to the host otherwise (other devices, other dtypes).
-fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
-    let t = t.to_dtype(DType::F32)?.contiguous()?;
-    {
-        let (storage, layout) = t.storage_and_layout();
-        if let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) {
-            return Ok(f(&cpu.as_slice::<f32>()?[start..end]));
-        }
-    }
-    let v = t.flatten_all()?.to_vec1::<f32>()?;
-    Ok(f(&v))
-}
+use crate::kernels::with_f32;
 
 /// `conv2d` with the pointwise and depthwise fast paths; `x` `[N, C, H, W]`, `w`
 /// `[C_out, C_in/groups, kh, kw]`, symmetric zero padding, equal strides.
@@ -31,79 +19,11 @@ pub fn conv2d(x: &Tensor, w: &Tensor, pad: usize, stride: usize, groups: usize) 
     if groups > 1 && c_in_g == 1 && c_out == groups && groups == c {
         return depthwise(x, w, pad, stride, stride);
     }
-    if groups == 1 && kh == 1 && kw == 1 && pad == 0 && stride == 1 {
-        let y = w
-            .reshape((c_out, c_in_g))?
-            .broadcast_matmul(&x.reshape((n, c, h * wd))?.contiguous()?)?;
-        return y.reshape((n, c_out, h, wd));
+    if groups == 1 && h + 2 * pad >= kh && wd + 2 * pad >= kw {
+        return crate::kernels::conv2d(x, w, None, stride, pad, crate::kernels::Act::Linear);
     }
-    if groups == 1 && n == 1 {
-        return im2col_conv(x, w, pad, stride);
-    }
+    let _ = (n, c_out, c_in_g);
     x.conv2d(w, pad, stride, 1, groups)
-}
-
-/// Dense convolution of one image as matmuls over bands of output rows: each band's input
-/// patches are unfolded into columns `[C_in·kh·kw, band_rows·W_out]` (rows split across
-/// threads), then `W [C_out, C_in·kh·kw] × columns`. Bands keep the column buffer near
-/// 4 MiB, so it stays in cache instead of streaming a whole-image im2col (hundreds of MB
-/// for a 3×3 convolution over 96 channels at 184×288) through memory.
-fn im2col_conv(x: &Tensor, w: &Tensor, pad: usize, stride: usize) -> Result<Tensor> {
-    let (_, c, h, wd) = x.dims4()?;
-    let (c_out, _, kh, kw) = w.dims4()?;
-    let ho = (h + 2 * pad - kh) / stride + 1;
-    let wo = (wd + 2 * pad - kw) / stride + 1;
-    let rows = c * kh * kw;
-    let band = ((1usize << 20) / (rows * wo).max(1)).clamp(1, ho);
-    let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
-    let per = rows.div_ceil(threads).max(1);
-    let wm = w.reshape((c_out, rows))?;
-    let mut out = vec![0f32; c_out * ho * wo];
-    with_f32(x, |xs| -> Result<()> {
-        let mut oy0 = 0;
-        while oy0 < ho {
-            let oy1 = (oy0 + band).min(ho);
-            let plane = (oy1 - oy0) * wo;
-            let mut cols = vec![0f32; rows * plane];
-            std::thread::scope(|scope| {
-                for (t, chunk) in cols.chunks_mut(per * plane).enumerate() {
-                    scope.spawn(move || {
-                        for (i, dst) in chunk.chunks_mut(plane).enumerate() {
-                            let r = t * per + i;
-                            let (ci, ky, kx) = (r / (kh * kw), (r / kw) % kh, r % kw);
-                            let src = &xs[ci * h * wd..(ci + 1) * h * wd];
-                            for oy in oy0..oy1 {
-                                let iy = (oy * stride + ky) as isize - pad as isize;
-                                let row = &mut dst[(oy - oy0) * wo..(oy - oy0 + 1) * wo];
-                                if iy < 0 || iy >= h as isize {
-                                    row.fill(0.0);
-                                    continue;
-                                }
-                                let srow = &src[iy as usize * wd..(iy as usize + 1) * wd];
-                                for (ox, v) in row.iter_mut().enumerate() {
-                                    let ix = (ox * stride + kx) as isize - pad as isize;
-                                    *v = if ix >= 0 && (ix as usize) < wd {
-                                        srow[ix as usize]
-                                    } else {
-                                        0.0
-                                    };
-                                }
-                            }
-                        }
-                    });
-                }
-            });
-            let cols = Tensor::from_vec(cols, (rows, plane), x.device())?;
-            let y = wm.matmul(&cols)?.flatten_all()?.to_vec1::<f32>()?;
-            for (o, src) in y.chunks(plane).enumerate() {
-                let at = o * ho * wo + oy0 * wo;
-                out[at..at + plane].copy_from_slice(src);
-            }
-            oy0 = oy1;
-        }
-        Ok(())
-    })??;
-    Tensor::from_vec(out, (1, c_out, ho, wo), x.device())
 }
 
 /// Depthwise convolution (`groups == channels`, one k×k filter per channel), computed
@@ -227,7 +147,7 @@ pub fn bias_silu(y: &Tensor, bias: Option<&Tensor>, silu: bool) -> Result<Tensor
                         if silu {
                             for (o, v) in d.iter_mut().zip(s) {
                                 let z = v + bias;
-                                *o = z / (1.0 + (-z).exp());
+                                *o = crate::kernels::silu(z);
                             }
                         } else {
                             for (o, v) in d.iter_mut().zip(s) {

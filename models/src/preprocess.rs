@@ -50,6 +50,26 @@ impl Letterbox {
         }
     }
 
+    /// The network input size of a rectangular letterbox (Ultralytics `LetterBox(auto=True)`,
+    /// the `rect` inference shape): the image scaled to fit `size_w × size_h` as in
+    /// [`Self::plan`], then padded only up to the next multiple of `stride` on each axis
+    /// (`(size − new) mod stride`), so a 16:9 frame runs at 640×384 instead of 640×640.
+    /// Answers `(dst_w, dst_h)`, each ≤ the size and a multiple of `stride` when the size is.
+    pub fn rect_size(
+        src_w: usize,
+        src_h: usize,
+        size_w: usize,
+        size_h: usize,
+        stride: usize,
+    ) -> (usize, usize) {
+        let p = Self::plan(src_w, src_h, size_w, size_h);
+        let stride = stride.max(1);
+        (
+            p.new_w + (size_w - p.new_w) % stride,
+            p.new_h + (size_h - p.new_h) % stride,
+        )
+    }
+
     /// Maps a box from network pixels to source pixels, clipped to the image (Ultralytics
     /// `scale_boxes`, which subtracts `round(pad − 0.1)` and divides by the gain).
     pub fn to_source(&self, b: [f32; 4]) -> [f32; 4] {
@@ -204,6 +224,20 @@ fn area_half(rgb: &[u8], w: usize, h: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rect_sizes_pad_to_the_next_stride_multiple_only() {
+        // 16:9 → 640×384 (360 + 24); 4:3 → 640×480; portrait bus.jpg 810×1080 → 480×640.
+        assert_eq!(Letterbox::rect_size(1920, 1080, 640, 640, 32), (640, 384));
+        assert_eq!(Letterbox::rect_size(640, 480, 640, 640, 32), (640, 480));
+        assert_eq!(Letterbox::rect_size(810, 1080, 640, 640, 32), (480, 640));
+        assert_eq!(Letterbox::rect_size(1280, 720, 640, 640, 32), (640, 384));
+        // A square image stays square; a tiny one is padded up to one stride.
+        assert_eq!(Letterbox::rect_size(500, 500, 640, 640, 32), (640, 640));
+        assert_eq!(Letterbox::rect_size(3000, 10, 640, 640, 32), (640, 32));
+        let p = Letterbox::plan(1920, 1080, 640, 384);
+        assert_eq!((p.new_w, p.new_h, p.pad_left, p.pad_top), (640, 360, 0, 12));
+    }
 
     #[test]
     fn plan_matches_ultralytics_for_bus_jpg() {

@@ -18,6 +18,8 @@ use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, VarBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::{Act, FusedConv};
+
 /// Which Ultralytics generation the weights belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,9 +49,13 @@ pub struct YoloConfig {
 }
 
 /// Ultralytics `Conv`: conv (BN folded into its bias) then SiLU (`act`) or nothing.
+/// Dense convolutions run through [`FusedConv`] (one `gemm` per band, bias + SiLU + the
+/// residual add fused into the band's epilogue); depthwise ones (`DWConv`) through
+/// [`crate::ops::depthwise`].
 #[derive(Debug, Clone)]
 pub struct ConvBlock {
     conv: Conv2d,
+    fused: Option<FusedConv>,
     act: bool,
 }
 
@@ -63,16 +69,42 @@ impl ConvBlock {
     pub fn load(vb: VarBuilder, stride: usize, depthwise: bool, cfg: &YoloConfig) -> Result<Self> {
         let act = !cfg.linear.contains(&vb.prefix());
         let conv = raw_conv(vb.pp("conv"), stride, depthwise)?;
-        Ok(Self { conv, act })
+        let fused = if depthwise {
+            None
+        } else {
+            let c = conv.config();
+            Some(FusedConv::new(
+                conv.weight(),
+                conv.bias(),
+                c.stride,
+                c.padding,
+                if act { Act::Silu } else { Act::Linear },
+            )?)
+        };
+        Ok(Self { conv, fused, act })
+    }
+
+    /// The block's output plus `residual` (added after the activation, in the same pass).
+    ///
+    /// # Errors
+    /// Shape errors.
+    pub fn forward_add(&self, x: &Tensor, residual: Option<&Tensor>) -> Result<Tensor> {
+        if let Some(f) = &self.fused {
+            return f.forward(x, residual);
+        }
+        let cfg = self.conv.config();
+        let y = crate::ops::conv2d(x, self.conv.weight(), cfg.padding, cfg.stride, cfg.groups)?;
+        let y = crate::ops::bias_silu(&y, self.conv.bias(), self.act)?;
+        match residual {
+            Some(r) => y + r,
+            None => Ok(y),
+        }
     }
 }
 
 impl Module for ConvBlock {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let cfg = self.conv.config();
-        let y = crate::ops::conv2d(x, self.conv.weight(), cfg.padding, cfg.stride, cfg.groups)?;
-        // Bias and SiLU in one threaded pass instead of two single-threaded ones.
-        crate::ops::bias_silu(&y, self.conv.bias(), self.act)
+        self.forward_add(x, None)
     }
 }
 
@@ -125,8 +157,8 @@ impl Bottleneck {
 
 impl Module for Bottleneck {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.cv2.forward(&self.cv1.forward(x)?)?;
-        if self.add { x + y } else { Ok(y) }
+        let y = self.cv1.forward(x)?;
+        self.cv2.forward_add(&y, self.add.then_some(x))
     }
 }
 

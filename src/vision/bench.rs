@@ -3,13 +3,19 @@
 //! For each default model: the median time of one forward pass on the same input size in
 //! candle (in process) and in ONNX Runtime (`scripts/bench_ort.py`, Python onnxruntime on
 //! the same ONNX files), then the whole ALPR pipeline on `rear_car.png` (vehicles, then OCR
-//! of each vehicle crop). Prints a table with the candle/ORT ratios.
+//! of each vehicle crop). Prints a table with the candle/ORT ratios and, per model, the
+//! convolution GFLOP of one pass (counted by [`kernels::profile`]) and the GFLOP/s that
+//! makes beside the machine's fp32 peak. The YOLO models also run on the rectangular
+//! letterbox the server uses (bus.jpg: 480×640), candle only (the ONNX graph is fixed at
+//! 640×640). With `VF_GRAPH_PROFILE` set, each model's convolutions are listed by time.
 
 use std::{path::Path, process::Command, time::Instant};
 
 use anyhow::Context as _;
 use candle_core::{Device, Tensor};
-use visionflow_models::{alpr::Alpr, detector::YoloDetector, graph::OnnxGraph, onnx::OnnxModel};
+use visionflow_models::{
+    alpr::Alpr, detector::YoloDetector, graph::OnnxGraph, kernels::profile, onnx::OnnxModel,
+};
 
 use super::{
     images,
@@ -34,6 +40,40 @@ fn median_ms(
     Ok(t[t.len() / 2])
 }
 
+/// fp32 peak of this machine kind, GFLOP/s (2 Zen 4 cores, AVX-512; ../shared/candle-cpu.md).
+const PEAK_GFLOPS: f64 = 237.0;
+
+/// Convolution GFLOP of one call of `f` (counted by the kernels' profile), and, when
+/// `VF_GRAPH_PROFILE` is set, the per-geometry table of that call printed under `name`.
+fn conv_gflop(name: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+    let listing = profile::enabled();
+    profile::take();
+    profile::set_enabled(true);
+    let r = f();
+    profile::set_enabled(listing);
+    r?;
+    let mut table = profile::take();
+    let total: f64 = table.iter().map(|(_, e)| e.flops).sum::<f64>() / 1e9;
+    if listing {
+        table.sort_by(|a, b| b.1.secs.total_cmp(&a.1.secs));
+        let secs: f64 = table.iter().map(|(_, e)| e.secs).sum();
+        eprintln!(
+            "{name}: {total:.2} GFLOP in {:.1} ms of convolutions",
+            secs * 1e3
+        );
+        for (k, e) in table.iter().take(15) {
+            eprintln!(
+                "  {k:<36} ×{:<3} {:>7.2} ms {:>6.3} GFLOP {:>6.1} GFLOP/s",
+                e.calls,
+                e.secs * 1e3,
+                e.flops / 1e9,
+                e.flops / 1e9 / e.secs.max(1e-9)
+            );
+        }
+    }
+    Ok(total)
+}
+
 /// Runs the benchmark and prints the table.
 ///
 /// # Errors
@@ -47,21 +87,28 @@ pub fn run(
     let device = Device::Cpu;
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     let registry = ModelRegistry::new(models_dir);
-    let mut rows: Vec<(String, String, f64)> = Vec::new();
+    let mut rows: Vec<(String, String, f64, Option<f64>)> = Vec::new();
 
     let bus =
         images::open(&samples_dir.join("bus.jpg")).context("bus.jpg (scripts/fetch-samples.py)")?;
     for name in ["vehicles", "people"] {
         let det = YoloDetector::load(&registry.resolve(name)?, &device)?;
-        let [h, w] = det.info().imgsz;
-        let (input, _) =
-            visionflow_models::preprocess::letterbox(&bus.data, bus.width, bus.height, w, h);
-        let x = Tensor::from_vec(input, (1, 3, h, w), &device)?;
-        let ms = median_ms(runs, warmup, || {
-            det.model().forward(&x)?;
-            Ok(())
-        })?;
-        rows.push((name.into(), format!("1×3×{h}×{w}"), ms));
+        let [sh, sw] = det.info().imgsz;
+        let (rw, rh) = det.input_size(bus.width, bus.height);
+        for (label, w, h) in [(name.to_owned(), sw, sh), (format!("{name} rect"), rw, rh)] {
+            let (input, _) =
+                visionflow_models::preprocess::letterbox(&bus.data, bus.width, bus.height, w, h);
+            let x = Tensor::from_vec(input, (1, 3, h, w), &device)?;
+            let ms = median_ms(runs, warmup, || {
+                det.model().forward(&x)?;
+                Ok(())
+            })?;
+            let gflop = conv_gflop(&label, || {
+                det.model().forward(&x)?;
+                Ok(())
+            })?;
+            rows.push((label, format!("1×3×{h}×{w}"), ms, Some(gflop)));
+        }
     }
     for (name, shape) in [
         ("ocr-det", [1usize, 3, 736, 1152]),
@@ -74,10 +121,15 @@ pub fn run(
             g.run(&x)?;
             Ok(())
         })?;
+        let gflop = conv_gflop(name, || {
+            g.run(&x)?;
+            Ok(())
+        })?;
         rows.push((
             name.into(),
             format!("{}×{}×{}×{}", shape[0], shape[1], shape[2], shape[3]),
             ms,
+            Some(gflop),
         ));
     }
     let car = images::open(&samples_dir.join("rear_car.png"))
@@ -94,6 +146,7 @@ pub fn run(
         "alpr pipeline".into(),
         format!("rear_car.png {}×{}", car.width, car.height),
         ms,
+        None,
     ));
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_ort.py");
@@ -130,23 +183,32 @@ pub fn run(
         (runs / 4).max(3)
     );
     println!(
-        "{:<14} {:<26} {:>10} {:>10} {:>8}",
-        "model", "input", "candle ms", "ORT ms", "ratio"
+        "{:<15} {:<24} {:>9} {:>8} {:>7} {:>7} {:>8} {:>6}",
+        "model", "input", "candle ms", "ORT ms", "ratio", "GFLOP", "GFLOP/s", "peak"
     );
-    for (name, input, ms) in rows {
+    for (name, input, ms, gflop) in rows {
         let key = if name == "alpr pipeline" {
             "alpr"
         } else {
             name.as_str()
         };
         let ort_ms = ort.as_ref().and_then(|o| o[key].as_f64());
-        match ort_ms {
-            Some(o) => println!(
-                "{name:<14} {input:<26} {ms:>10.1} {o:>10.1} {:>7.2}×",
-                ms / o
+        let (o, ratio) = match ort_ms {
+            Some(o) => (format!("{o:.1}"), format!("{:.2}×", ms / o)),
+            None => ("-".into(), "-".into()),
+        };
+        let (g, rate, peak) = match gflop {
+            Some(g) => (
+                format!("{g:.2}"),
+                format!("{:.1}", g / (ms / 1e3)),
+                format!("{:.0} %", 100.0 * g / (ms / 1e3) / PEAK_GFLOPS),
             ),
-            None => println!("{name:<14} {input:<26} {ms:>10.1} {:>10} {:>8}", "-", "-"),
-        }
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        println!("{name:<15} {input:<24} {ms:>9.1} {o:>8} {ratio:>7} {g:>7} {rate:>8} {peak:>6}");
     }
+    println!(
+        "peak: ~{PEAK_GFLOPS:.0} GFLOP/s fp32 on {threads} threads; GFLOP counts dense convolutions only"
+    );
     Ok(())
 }

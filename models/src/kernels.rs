@@ -1,0 +1,677 @@
+//! Our CPU kernels under the candle models: a convolution that is one `gemm` call per band
+//! of output rows with the bias, the activation and the residual add applied to that band
+//! while it is still in cache, and a vectorisable `exp` for SiLU.
+//!
+//! Layout: one image `[C, H, W]` (NCHW without the batch), f32, contiguous. A convolution
+//! `W [C_out, C_in, kh, kw]` is the matmul `W [C_out, C_in·kh·kw] × cols [C_in·kh·kw, P]`
+//! where `P` are output pixels: for a 1×1 stride-1 convolution `cols` is the input itself
+//! (no copy); otherwise the band's patches are unfolded (im2col) into a per-thread buffer
+//! that is reused across calls. The output rows are split between the threads, and each
+//! thread multiplies its bands with a single-threaded `gemm` (the crate candle itself
+//! multiplies with; its AVX-512 kernels are chosen at run time), so bands never cross
+//! threads and the epilogue runs on the thread that just wrote the band.
+//!
+//! Measured facts behind the design: ../shared/candle-cpu.md (candle's own CPU conv
+//! converts layouts and repacks per call at ~37 GFLOP/s; one `gemm` call per conv reached
+//! 89 GFLOP/s on one thread and 165 on two; libm's `expf` made SiLU cost 56–75 ms a pass).
+
+use std::{cell::RefCell, time::Instant};
+
+use candle_core::{DType, Result, Storage, Tensor};
+
+/// The activation applied after the bias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// None.
+    Linear,
+    /// SiLU `x·σ(x)` (Ultralytics `Conv`).
+    Silu,
+}
+
+/// Worker threads for our kernels (the machine's parallelism).
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |p| p.get())
+}
+
+const LOG2_E: f32 = std::f32::consts::LOG2_E;
+const LN2_HI: f32 = 0.693_145_75;
+const LN2_LO: f32 = 1.428_606_8e-6;
+/// 1.5·2²³: adding and subtracting it rounds an f32 of magnitude < 2²² to an integer.
+const ROUND: f32 = 12_582_912.0;
+
+/// `eˣ` in f32 without a libm call, so loops over it vectorise: `x = n·ln2 + r`
+/// (Cody–Waite split of ln2, |r| ≤ ln2/2), `eʳ` by its degree-6 Taylor polynomial
+/// (truncation < 1.2e-7 relative), `2ⁿ` built in the exponent bits. Inputs are clamped to
+/// [−87, 88] (below, the result is ~1.6e-38 instead of a subnormal or 0; above, it would
+/// overflow). Max relative error ~2.5e-7 over the range (unit-tested).
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * LOG2_E + ROUND) - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    p * scale
+}
+
+/// SiLU `x / (1 + e⁻ˣ)` with [`exp`].
+#[inline(always)]
+pub fn silu(x: f32) -> f32 {
+    x / (1.0 + exp(-x))
+}
+
+/// `bias`, activation and `residual` applied in place to one band of `out`: row `o` is the
+/// `len` values from `at + o·stride`, getting `bias[o]`; `residual` is laid out like the
+/// band (row `o` from `o·stride`).
+fn epilogue(
+    out: OutPtr,
+    at: usize,
+    stride: usize,
+    len: usize,
+    bias: &[f32],
+    act: Act,
+    residual: Option<&[f32]>,
+) {
+    for (o, b) in bias.iter().enumerate() {
+        let row = out.row(at + o * stride, len);
+        match act {
+            Act::Silu => row.iter_mut().for_each(|v| *v = silu(*v + b)),
+            Act::Linear => row.iter_mut().for_each(|v| *v += b),
+        }
+        if let Some(r) = residual {
+            for (v, r) in row.iter_mut().zip(&r[o * stride..o * stride + len]) {
+                *v += r;
+            }
+        }
+    }
+}
+
+/// `C[m×n] = A[m×k] · B[k×n]`, all row-major with row strides `lda`, `ldb`, `ldc`, `C`
+/// starting at element `at` of `out`, on the calling thread (the bounds every pointer
+/// reaches are checked first).
+#[allow(clippy::too_many_arguments)]
+fn sgemm(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    out: OutPtr,
+    at: usize,
+    ldc: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(k == 0 || a.len() >= (m - 1) * lda + k, "lhs out of bounds");
+    assert!(k == 0 || b.len() >= (k - 1) * ldb + n, "rhs out of bounds");
+    assert!(out.len >= at + (m - 1) * ldc + n, "dst out of bounds");
+    // SAFETY: the asserts keep every element `gemm` reads (`a[i·lda + p]`, `b[p·ldb + j]`)
+    // and writes (`out[at + i·ldc + j]`) for i < m, j < n, p < k inside the buffers; the
+    // elements written are this band's own (see [`OutPtr`]).
+    #[allow(unsafe_code)]
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.ptr.add(at),
+            1,
+            ldc as isize,
+            false,
+            a.as_ptr(),
+            1,
+            lda as isize,
+            b.as_ptr(),
+            1,
+            ldb as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+thread_local! {
+    /// Each thread's im2col buffer, grown to the largest band it has unfolded and reused.
+    static COLS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A convolution's geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvShape {
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Kernel height, width.
+    pub k: (usize, usize),
+    /// Stride (both axes).
+    pub stride: usize,
+    /// Zero padding (all sides).
+    pub pad: usize,
+}
+
+impl ConvShape {
+    /// Output height and width for an `h × w` input.
+    pub fn out_hw(&self, h: usize, w: usize) -> (usize, usize) {
+        (
+            (h + 2 * self.pad - self.k.0) / self.stride + 1,
+            (w + 2 * self.pad - self.k.1) / self.stride + 1,
+        )
+    }
+
+    /// Multiply-adds ×2 of one image at `h × w`, FLOP.
+    pub fn flops(&self, h: usize, w: usize) -> f64 {
+        let (ho, wo) = self.out_hw(h, w);
+        2.0 * (self.c_out * self.c_in * self.k.0 * self.k.1 * ho * wo) as f64
+    }
+}
+
+/// Unfolds output rows `oy0..oy1` of input `x [C_in, h, w]` into `cols [C_in·kh·kw, rows·wo]`.
+fn im2col(
+    x: &[f32],
+    (h, w): (usize, usize),
+    s: &ConvShape,
+    oy0: usize,
+    oy1: usize,
+    cols: &mut [f32],
+) {
+    let (kh, kw) = s.k;
+    let (_, wo) = s.out_hw(h, w);
+    let plane = (oy1 - oy0) * wo;
+    for (r, dst) in cols.chunks_mut(plane).enumerate().take(s.c_in * kh * kw) {
+        let (ci, ky, kx) = (r / (kh * kw), (r / kw) % kh, r % kw);
+        let src = &x[ci * h * w..(ci + 1) * h * w];
+        for oy in oy0..oy1 {
+            let row = &mut dst[(oy - oy0) * wo..(oy - oy0 + 1) * wo];
+            let iy = (oy * s.stride + ky) as isize - s.pad as isize;
+            if iy < 0 || iy >= h as isize {
+                row.fill(0.0);
+                continue;
+            }
+            let srow = &src[iy as usize * w..(iy as usize + 1) * w];
+            if s.stride == 1 {
+                // Valid output columns read srow[ox + kx - pad] contiguously.
+                let lo = s.pad.saturating_sub(kx).min(wo);
+                let hi = (w + s.pad).saturating_sub(kx).min(wo).max(lo);
+                row[..lo].fill(0.0);
+                row[hi..].fill(0.0);
+                let start = lo + kx - s.pad;
+                row[lo..hi].copy_from_slice(&srow[start..start + (hi - lo)]);
+            } else {
+                for (ox, v) in row.iter_mut().enumerate() {
+                    let ix = (ox * s.stride + kx) as isize - s.pad as isize;
+                    *v = if ix >= 0 && (ix as usize) < w {
+                        srow[ix as usize]
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// Output rows per band: the band's unfolded patches (or, for 1×1, its output) near 1 MiB,
+/// so they stay in L2 between the unfold, the multiply and the epilogue.
+fn band_rows(s: &ConvShape, wo: usize, ho: usize) -> usize {
+    let per_row = (s.c_in * s.k.0 * s.k.1).max(s.c_out) * wo;
+    ((1usize << 18) / per_row.max(1)).clamp(1, ho.max(1))
+}
+
+/// Convolves one image: `x [C_in, h, w]` → `out [C_out, ho, wo]`, with `bias [C_out]`, the
+/// activation and `residual` (`[C_out, ho, wo]`, added after the activation, as in
+/// Ultralytics' `Bottleneck`) fused into the pass over each band.
+///
+/// # Panics
+/// Slices shorter than the shapes say.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_image(
+    x: &[f32],
+    (h, w): (usize, usize),
+    weight: &[f32],
+    bias: &[f32],
+    s: &ConvShape,
+    act: Act,
+    residual: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    let (ho, wo) = s.out_hw(h, w);
+    let plane = ho * wo;
+    let k = s.c_in * s.k.0 * s.k.1;
+    assert!(x.len() >= s.c_in * h * w && weight.len() >= s.c_out * k);
+    assert!(bias.len() == s.c_out && out.len() >= s.c_out * plane);
+    let pointwise = s.k == (1, 1) && s.stride == 1 && s.pad == 0;
+    let band = band_rows(s, wo, ho);
+    let nthreads = threads().min(ho.div_ceil(band)).max(1);
+    let rows_per = ho.div_ceil(nthreads);
+    // Each thread owns output rows [t·rows_per, …): a column range of every channel row.
+    let out = OutPtr {
+        ptr: out.as_mut_ptr(),
+        len: out.len(),
+    };
+    let run = |t: usize| {
+        let (r0, r1) = (t * rows_per, ((t + 1) * rows_per).min(ho));
+        let mut oy0 = r0;
+        COLS.with(|cols| {
+            let mut cols = cols.borrow_mut();
+            while oy0 < r1 {
+                let oy1 = (oy0 + band).min(r1);
+                let n = (oy1 - oy0) * wo;
+                let p0 = oy0 * wo;
+                if pointwise {
+                    sgemm((s.c_out, n, k), weight, k, &x[p0..], plane, out, p0, plane);
+                } else {
+                    if cols.len() < k * n {
+                        cols.resize(k * n, 0.0);
+                    }
+                    im2col(x, (h, w), s, oy0, oy1, &mut cols[..k * n]);
+                    sgemm(
+                        (s.c_out, n, k),
+                        weight,
+                        k,
+                        &cols[..k * n],
+                        n,
+                        out,
+                        p0,
+                        plane,
+                    );
+                }
+                epilogue(out, p0, plane, n, bias, act, residual.map(|r| &r[p0..]));
+                oy0 = oy1;
+            }
+        });
+    };
+    if nthreads == 1 {
+        run(0);
+    } else {
+        std::thread::scope(|scope| {
+            for t in 1..nthreads {
+                scope.spawn(move || run(t));
+            }
+            run(0);
+        });
+    }
+}
+
+/// The output buffer of [`conv_image`], shared by its threads: each band writes only its
+/// own columns `[p0, p0 + n)` of every channel row, so no element is written by two
+/// threads, and the buffer's `&mut` borrow outlives the scoped threads.
+#[derive(Clone, Copy)]
+struct OutPtr {
+    ptr: *mut f32,
+    len: usize,
+}
+
+// SAFETY: see the type's documentation: disjoint writes, scoped threads.
+#[allow(unsafe_code)]
+unsafe impl Send for OutPtr {}
+#[allow(unsafe_code)]
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// The `len` elements from `at`: one band's part of one channel row, which no other
+    /// thread touches while the returned slice lives.
+    #[allow(clippy::mut_from_ref)]
+    fn row(&self, at: usize, len: usize) -> &mut [f32] {
+        assert!(at + len <= self.len, "row out of bounds");
+        // SAFETY: in bounds (asserted); exclusive as the type's documentation says.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::slice::from_raw_parts_mut(self.ptr.add(at), len)
+        }
+    }
+}
+
+/// Runs `f` on a tensor's values as one contiguous f32 slice (borrowed from CPU storage
+/// when possible, copied otherwise).
+///
+/// # Errors
+/// Dtype conversion errors.
+pub fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    let t = t.to_dtype(DType::F32)?.contiguous()?;
+    {
+        let (storage, layout) = t.storage_and_layout();
+        if let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) {
+            return Ok(f(&cpu.as_slice::<f32>()?[start..end]));
+        }
+    }
+    let v = t.flatten_all()?.to_vec1::<f32>()?;
+    Ok(f(&v))
+}
+
+/// A dense convolution with its weights and bias read out of their tensors once, at load:
+/// `weight [C_out, C_in, kh, kw]` is already the row-major `[C_out, C_in·kh·kw]` the
+/// matmul wants.
+#[derive(Debug, Clone)]
+pub struct FusedConv {
+    shape: ConvShape,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    act: Act,
+}
+
+impl FusedConv {
+    /// From `weight [C_out, C_in, kh, kw]` and `bias [C_out]` (zeros when absent).
+    ///
+    /// # Errors
+    /// Shape or dtype errors.
+    pub fn new(
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: usize,
+        pad: usize,
+        act: Act,
+    ) -> Result<Self> {
+        let (c_out, c_in, kh, kw) = weight.dims4()?;
+        let weight = weight
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let bias = match bias {
+            Some(b) => b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?,
+            None => vec![0.0; c_out],
+        };
+        Ok(Self {
+            shape: ConvShape {
+                c_in,
+                c_out,
+                k: (kh, kw),
+                stride,
+                pad,
+            },
+            weight,
+            bias,
+            act,
+        })
+    }
+
+    /// The geometry.
+    pub fn shape(&self) -> &ConvShape {
+        &self.shape
+    }
+
+    /// `x [N, C_in, H, W]` → `[N, C_out, Ho, Wo]`, plus `residual` (same shape as the
+    /// output) after the activation. Non-CPU tensors are copied through the host.
+    ///
+    /// # Errors
+    /// Shape errors (channel count, residual shape).
+    pub fn forward(&self, x: &Tensor, residual: Option<&Tensor>) -> Result<Tensor> {
+        run(x, &self.weight, &self.bias, &self.shape, self.act, residual)
+    }
+}
+
+/// A dense convolution straight from its tensors (weights borrowed, not copied):
+/// `x [N, C_in, H, W]`, `weight [C_out, C_in, kh, kw]`, `bias [C_out]`, symmetric zero
+/// padding, equal strides.
+///
+/// # Errors
+/// Shape errors.
+pub fn conv2d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: usize,
+    pad: usize,
+    act: Act,
+) -> Result<Tensor> {
+    let (c_out, c_in, kh, kw) = weight.dims4()?;
+    let s = ConvShape {
+        c_in,
+        c_out,
+        k: (kh, kw),
+        stride,
+        pad,
+    };
+    with_f32(weight, |w| match bias {
+        Some(b) => with_f32(b, |b| run(x, w, b, &s, act, None))?,
+        None => run(x, w, &vec![0f32; c_out], &s, act, None),
+    })?
+}
+
+/// [`conv_image`] over a batch, with the shape checks and the profile.
+fn run(
+    x: &Tensor,
+    weight: &[f32],
+    bias: &[f32],
+    s: &ConvShape,
+    act: Act,
+    residual: Option<&Tensor>,
+) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    if c != s.c_in {
+        candle_core::bail!("conv expects {} input channels, got {c}", s.c_in);
+    }
+    if h + 2 * s.pad < s.k.0 || w + 2 * s.pad < s.k.1 {
+        candle_core::bail!("conv input {h}x{w} is smaller than its kernel");
+    }
+    let (ho, wo) = s.out_hw(h, w);
+    let per_out = s.c_out * ho * wo;
+    if let Some(r) = residual
+        && r.dims() != [n, s.c_out, ho, wo]
+    {
+        candle_core::bail!("residual {:?} does not match the output", r.dims());
+    }
+    let started = profile::enabled().then(Instant::now);
+    let mut out = vec![0f32; n * per_out];
+    with_f32(x, |xs| -> Result<()> {
+        let mut go = |res: Option<&[f32]>| {
+            for (i, o) in out.chunks_mut(per_out).enumerate() {
+                conv_image(
+                    &xs[i * c * h * w..(i + 1) * c * h * w],
+                    (h, w),
+                    weight,
+                    bias,
+                    s,
+                    act,
+                    res.map(|r| &r[i * per_out..(i + 1) * per_out]),
+                    o,
+                );
+            }
+        };
+        match residual {
+            Some(r) => with_f32(r, |rs| go(Some(rs))),
+            None => {
+                go(None);
+                Ok(())
+            }
+        }
+    })??;
+    if let Some(t0) = started {
+        profile::record(s, h, w, n, t0.elapsed().as_secs_f64());
+    }
+    Tensor::from_vec(out, (n, s.c_out, ho, wo), x.device())
+}
+
+/// Per-convolution timing (`VF_GRAPH_PROFILE` set): each [`FusedConv`] pass adds its
+/// seconds and FLOP under its geometry; [`take`](profile::take) drains the table.
+pub mod profile {
+    use std::{
+        collections::BTreeMap,
+        sync::{
+            Mutex,
+            atomic::{AtomicBool, Ordering},
+        },
+    };
+
+    use super::ConvShape;
+
+    /// One geometry's totals.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Entry {
+        /// Passes.
+        pub calls: usize,
+        /// Seconds.
+        pub secs: f64,
+        /// FLOP.
+        pub flops: f64,
+    }
+
+    static TABLE: Mutex<BTreeMap<String, Entry>> = Mutex::new(BTreeMap::new());
+    static ON: AtomicBool = AtomicBool::new(false);
+
+    /// Whether passes are recorded: `VF_GRAPH_PROFILE` set, or [`set_enabled`].
+    pub fn enabled() -> bool {
+        ON.load(Ordering::Relaxed) || std::env::var_os("VF_GRAPH_PROFILE").is_some()
+    }
+
+    /// Turns recording on or off for the whole process (the `bench` counts FLOP this way).
+    pub fn set_enabled(on: bool) {
+        ON.store(on, Ordering::Relaxed);
+    }
+
+    /// Adds one pass.
+    pub fn record(s: &ConvShape, h: usize, w: usize, n: usize, secs: f64) {
+        let key = format!(
+            "conv {}x{} s{} {:>4}->{:<4} @{h}x{w}",
+            s.k.0, s.k.1, s.stride, s.c_in, s.c_out
+        );
+        if let Ok(mut t) = TABLE.lock() {
+            let e = t.entry(key).or_default();
+            e.calls += 1;
+            e.secs += secs;
+            e.flops += s.flops(h, w) * n as f64;
+        }
+    }
+
+    /// The table so far (emptied).
+    pub fn take() -> Vec<(String, Entry)> {
+        TABLE
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t).into_iter().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::Device;
+
+    use super::*;
+
+    #[test]
+    fn exp_is_within_3e_7_relative_of_libm_and_silu_follows() {
+        let mut worst = 0f64;
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let (a, b) = (f64::from(exp(x)), f64::from(x).exp());
+            worst = worst.max(((a - b) / b).abs());
+            x += 0.0137;
+        }
+        assert!(worst < 3e-7, "worst relative error {worst:e}");
+        assert!(exp(-200.0) > 0.0 && exp(-200.0) < 1e-37);
+        assert!(exp(200.0).is_finite());
+        for v in [-20.0f32, -3.0, -0.5, 0.0, 0.5, 3.0, 20.0] {
+            let want = v / (1.0 + (-v).exp());
+            assert!((silu(v) - want).abs() <= 1e-6 * want.abs().max(1.0), "{v}");
+        }
+    }
+
+    /// The direct definition of a convolution, for checking.
+    fn reference(
+        x: &[f32],
+        (h, w): (usize, usize),
+        wt: &[f32],
+        b: &[f32],
+        s: &ConvShape,
+    ) -> Vec<f32> {
+        let (ho, wo) = s.out_hw(h, w);
+        let (kh, kw) = s.k;
+        let mut y = vec![0f32; s.c_out * ho * wo];
+        for o in 0..s.c_out {
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    let mut acc = f64::from(b[o]);
+                    for c in 0..s.c_in {
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * s.stride + ky) as isize - s.pad as isize;
+                                let ix = (ox * s.stride + kx) as isize - s.pad as isize;
+                                if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                    acc += f64::from(wt[((o * s.c_in + c) * kh + ky) * kw + kx])
+                                        * f64::from(x[(c * h + iy as usize) * w + ix as usize]);
+                                }
+                            }
+                        }
+                    }
+                    y[(o * ho + oy) * wo + ox] = acc as f32;
+                }
+            }
+        }
+        y
+    }
+
+    fn data(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fused_conv_matches_the_definition_for_every_geometry_yolo_uses() -> Result<()> {
+        let dev = Device::Cpu;
+        for (c_in, c_out, k, stride, pad, h, w) in [
+            (3, 16, 3, 2, 1, 37, 41),  // stem, odd sizes
+            (16, 32, 3, 1, 1, 20, 24), // 3×3 stride 1
+            (32, 24, 1, 1, 0, 19, 23), // pointwise
+            (8, 8, 3, 2, 1, 64, 64),   // many bands
+            (64, 80, 1, 1, 0, 5, 7),   // head
+            (4, 6, 5, 1, 2, 9, 300),   // wide rows, k = 5
+        ] {
+            let s = ConvShape {
+                c_in,
+                c_out,
+                k: (k, k),
+                stride,
+                pad,
+            };
+            let xs = data(2 * c_in * h * w, 7);
+            let wt = data(c_out * c_in * k * k, 11);
+            let b = data(c_out, 13);
+            let (ho, wo) = s.out_hw(h, w);
+            let res = data(2 * c_out * ho * wo, 17);
+            let x = Tensor::from_vec(xs.clone(), (2, c_in, h, w), &dev)?;
+            let wt_t = Tensor::from_vec(wt.clone(), (c_out, c_in, k, k), &dev)?;
+            let b_t = Tensor::from_vec(b.clone(), c_out, &dev)?;
+            let r_t = Tensor::from_vec(res.clone(), (2, c_out, ho, wo), &dev)?;
+            for act in [Act::Linear, Act::Silu] {
+                let conv = FusedConv::new(&wt_t, Some(&b_t), stride, pad, act)?;
+                let y = conv.forward(&x, Some(&r_t))?;
+                assert_eq!(y.dims(), [2, c_out, ho, wo]);
+                let y = y.flatten_all()?.to_vec1::<f32>()?;
+                let per_in = c_in * h * w;
+                let per_out = c_out * ho * wo;
+                for i in 0..2 {
+                    let want = reference(&xs[i * per_in..(i + 1) * per_in], (h, w), &wt, &b, &s);
+                    for (j, (got, z)) in y[i * per_out..(i + 1) * per_out]
+                        .iter()
+                        .zip(&want)
+                        .enumerate()
+                    {
+                        let a = match act {
+                            Act::Linear => *z,
+                            Act::Silu => z / (1.0 + (-z).exp()),
+                        } + res[i * per_out + j];
+                        assert!(
+                            (got - a).abs() < 1e-4,
+                            "{s:?} {act:?} [{i}, {j}]: {got} vs {a}"
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
