@@ -139,6 +139,44 @@ fn sgemm(
     }
 }
 
+/// [`sgemm`] into a slice of its own: `C[m×n]` at the start of `c` (row stride `ldc`).
+pub(crate) fn sgemm_into(
+    dims: (usize, usize, usize),
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let out = OutPtr {
+        ptr: c.as_mut_ptr(),
+        len: c.len(),
+    };
+    sgemm(dims, a, lda, b, ldb, out, 0, ldc);
+}
+
+static WINOGRAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns the Winograd path of wide stride-1 3×3 convolutions on or off (default) for the
+/// process. Off by default because it does not win yet: its input and output transforms
+/// are scalar loops, and `visionflow bench` measured the vehicles model 148 ms direct vs
+/// 171 ms Winograd, people 265 vs 292 ms (max |Δ| of the outputs ~1e-3 px); `bench`
+/// reports the comparison on every run.
+pub fn set_winograd(on: bool) {
+    WINOGRAD.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the Winograd path is on.
+pub fn winograd() -> bool {
+    WINOGRAD.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Fewest input and output channels for which a stride-1 3×3 convolution runs through
+/// Winograd F(2×2, 3×3): below, its transforms cost more than the 2.25× fewer multiplies
+/// save (measured per layer with `VF_GRAPH_PROFILE`).
+pub const WINOGRAD_MIN_CHANNELS: usize = 64;
+
 thread_local! {
     /// Each thread's im2col buffer, grown to the largest band it has unfolded and reused.
     static COLS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
@@ -357,6 +395,8 @@ pub struct FusedConv {
     weight: Vec<f32>,
     bias: Vec<f32>,
     act: Act,
+    /// Winograd filter transform `[16, C_out, C_in]` of a wide stride-1 3×3 convolution.
+    winograd: Option<Vec<f32>>,
 }
 
 impl FusedConv {
@@ -380,6 +420,12 @@ impl FusedConv {
             Some(b) => b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?,
             None => vec![0.0; c_out],
         };
+        let winograd = ((kh, kw) == (3, 3)
+            && stride == 1
+            && pad <= 1
+            && c_in >= WINOGRAD_MIN_CHANNELS
+            && c_out >= WINOGRAD_MIN_CHANNELS)
+            .then(|| crate::winograd::transform_filters(&weight, c_out, c_in));
         Ok(Self {
             shape: ConvShape {
                 c_in,
@@ -391,6 +437,7 @@ impl FusedConv {
             weight,
             bias,
             act,
+            winograd,
         })
     }
 
@@ -405,7 +452,16 @@ impl FusedConv {
     /// # Errors
     /// Shape errors (channel count, residual shape).
     pub fn forward(&self, x: &Tensor, residual: Option<&Tensor>) -> Result<Tensor> {
-        run(x, &self.weight, &self.bias, &self.shape, self.act, residual)
+        let wino = self.winograd.as_deref().filter(|_| winograd());
+        run(
+            x,
+            &self.weight,
+            wino,
+            &self.bias,
+            &self.shape,
+            self.act,
+            residual,
+        )
     }
 }
 
@@ -432,8 +488,8 @@ pub fn conv2d(
         pad,
     };
     with_f32(weight, |w| match bias {
-        Some(b) => with_f32(b, |b| run(x, w, b, &s, act, None))?,
-        None => run(x, w, &vec![0f32; c_out], &s, act, None),
+        Some(b) => with_f32(b, |b| run(x, w, None, b, &s, act, None))?,
+        None => run(x, w, None, &vec![0f32; c_out], &s, act, None),
     })?
 }
 
@@ -441,6 +497,7 @@ pub fn conv2d(
 fn run(
     x: &Tensor,
     weight: &[f32],
+    winograd: Option<&[f32]>,
     bias: &[f32],
     s: &ConvShape,
     act: Act,
@@ -465,16 +522,14 @@ fn run(
     with_f32(x, |xs| -> Result<()> {
         let mut go = |res: Option<&[f32]>| {
             for (i, o) in out.chunks_mut(per_out).enumerate() {
-                conv_image(
-                    &xs[i * c * h * w..(i + 1) * c * h * w],
-                    (h, w),
-                    weight,
-                    bias,
-                    s,
-                    act,
-                    res.map(|r| &r[i * per_out..(i + 1) * per_out]),
-                    o,
-                );
+                let xi = &xs[i * c * h * w..(i + 1) * c * h * w];
+                let ri = res.map(|r| &r[i * per_out..(i + 1) * per_out]);
+                match winograd {
+                    Some(u) => {
+                        crate::winograd::conv3x3(xi, (c, h, w), u, s.c_out, s.pad, bias, act, ri, o)
+                    }
+                    None => conv_image(xi, (h, w), weight, bias, s, act, ri, o),
+                }
             }
         };
         match residual {
@@ -486,7 +541,7 @@ fn run(
         }
     })??;
     if let Some(t0) = started {
-        profile::record(s, h, w, n, t0.elapsed().as_secs_f64());
+        profile::record(s, winograd.is_some(), h, w, n, t0.elapsed().as_secs_f64());
     }
     Tensor::from_vec(out, (n, s.c_out, ho, wo), x.device())
 }
@@ -529,16 +584,44 @@ pub mod profile {
     }
 
     /// Adds one pass.
-    pub fn record(s: &ConvShape, h: usize, w: usize, n: usize, secs: f64) {
+    pub fn record(s: &ConvShape, winograd: bool, h: usize, w: usize, n: usize, secs: f64) {
         let key = format!(
-            "conv {}x{} s{} {:>4}->{:<4} @{h}x{w}",
-            s.k.0, s.k.1, s.stride, s.c_in, s.c_out
+            "conv {}x{} s{} {:>4}->{:<4} @{h}x{w}{}",
+            s.k.0,
+            s.k.1,
+            s.stride,
+            s.c_in,
+            s.c_out,
+            if winograd { " wino" } else { "" }
         );
         if let Ok(mut t) = TABLE.lock() {
             let e = t.entry(key).or_default();
             e.calls += 1;
             e.secs += secs;
             e.flops += s.flops(h, w) * n as f64;
+        }
+    }
+
+    /// Adds one timed pass of a named stage (not a convolution: no FLOP), when enabled.
+    pub fn stage<R>(name: &str, f: impl FnOnce() -> R) -> R {
+        if !enabled() {
+            return f();
+        }
+        let t0 = std::time::Instant::now();
+        let r = f();
+        add(name, t0.elapsed().as_secs_f64());
+        r
+    }
+
+    /// Adds `secs` to a named stage, when enabled.
+    pub fn add(name: &str, secs: f64) {
+        if !enabled() {
+            return;
+        }
+        if let Ok(mut t) = TABLE.lock() {
+            let e = t.entry(format!("stage {name}")).or_default();
+            e.calls += 1;
+            e.secs += secs;
         }
     }
 
@@ -629,6 +712,9 @@ mod tests {
             (8, 8, 3, 2, 1, 64, 64),   // many bands
             (64, 80, 1, 1, 0, 5, 7),   // head
             (4, 6, 5, 1, 2, 9, 300),   // wide rows, k = 5
+            (64, 64, 3, 1, 1, 13, 10), // Winograd, odd output height
+            (64, 96, 3, 1, 1, 8, 9),   // Winograd, odd output width
+            (80, 64, 3, 1, 0, 9, 12),  // Winograd without padding
         ] {
             let s = ConvShape {
                 c_in,
@@ -648,6 +734,7 @@ mod tests {
             let r_t = Tensor::from_vec(res.clone(), (2, c_out, ho, wo), &dev)?;
             for act in [Act::Linear, Act::Silu] {
                 let conv = FusedConv::new(&wt_t, Some(&b_t), stride, pad, act)?;
+                let mut worst = 0f32;
                 let y = conv.forward(&x, Some(&r_t))?;
                 assert_eq!(y.dims(), [2, c_out, ho, wo]);
                 let y = y.flatten_all()?.to_vec1::<f32>()?;
@@ -664,12 +751,17 @@ mod tests {
                             Act::Linear => *z,
                             Act::Silu => z / (1.0 + (-z).exp()),
                         } + res[i * per_out + j];
+                        worst = worst.max((got - a).abs());
                         assert!(
                             (got - a).abs() < 1e-4,
                             "{s:?} {act:?} [{i}, {j}]: {got} vs {a}"
                         );
                     }
                 }
+                eprintln!(
+                    "{s:?} {act:?} winograd {}: max abs difference {worst:e}",
+                    conv.winograd.is_some()
+                );
             }
         }
         Ok(())

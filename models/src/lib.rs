@@ -19,6 +19,7 @@ pub mod onnx;
 pub mod ops;
 pub mod postprocess;
 pub mod preprocess;
+pub mod winograd;
 pub mod yolo;
 
 use serde::Deserialize;

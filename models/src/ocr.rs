@@ -43,6 +43,10 @@ pub struct OcrParams {
     pub unclip_ratio: f32,
     /// Minimum text confidence kept.
     pub text_score: f32,
+    /// The detection input's short side when the image's is shorter (RapidOCR's
+    /// `limit_side_len` 736 with `limit_type: min`): smaller images are upscaled to it,
+    /// larger ones kept. Plate reading uses less ([`crate::alpr::PLATE_DET_SIDE`]).
+    pub det_min_side: usize,
 }
 
 impl Default for OcrParams {
@@ -52,6 +56,7 @@ impl Default for OcrParams {
             box_thresh: 0.5,
             unclip_ratio: 1.6,
             text_score: 0.5,
+            det_min_side: 736,
         }
     }
 }
@@ -170,8 +175,9 @@ impl OcrEngine {
     /// DB detection: quads in `img` pixels, sorted top-to-bottom then left-to-right.
     fn detect(&self, img: &Img, params: &OcrParams) -> Result<Vec<[[f32; 2]; 4]>, ModelError> {
         let (h, w) = (img.h, img.w);
-        let ratio = if w.min(h) < 736 {
-            736.0 / w.min(h) as f64
+        let side = params.det_min_side.max(32);
+        let ratio = if w.min(h) < side {
+            side as f64 / w.min(h) as f64
         } else {
             1.0
         };

@@ -51,23 +51,31 @@ impl Letterbox {
     }
 
     /// The network input size of a rectangular letterbox (Ultralytics `LetterBox(auto=True)`,
-    /// the `rect` inference shape): the image scaled to fit `size_w × size_h` as in
-    /// [`Self::plan`], then padded only up to the next multiple of `stride` on each axis
-    /// (`(size − new) mod stride`), so a 16:9 frame runs at 640×384 instead of 640×640.
-    /// Answers `(dst_w, dst_h)`, each ≤ the size and a multiple of `stride` when the size is.
+    /// the `rect` inference shape): the image scaled as [`Self::plan`] would into `size_w ×
+    /// size_h`, then each axis it does not fill padded to at least `margin` pixels a side
+    /// and up to the next multiple of `stride` (at most the size), so a 16:9 frame runs at
+    /// 640×416 instead of 640×640. Answers `(dst_w, dst_h)`.
     pub fn rect_size(
         src_w: usize,
         src_h: usize,
         size_w: usize,
         size_h: usize,
         stride: usize,
+        margin: usize,
     ) -> (usize, usize) {
         let p = Self::plan(src_w, src_h, size_w, size_h);
         let stride = stride.max(1);
-        (
-            p.new_w + (size_w - p.new_w) % stride,
-            p.new_h + (size_h - p.new_h) % stride,
-        )
+        let fit = |new: usize, size: usize| {
+            if new >= size {
+                size
+            } else {
+                (new + 2 * margin)
+                    .div_ceil(stride)
+                    .saturating_mul(stride)
+                    .min(size)
+            }
+        };
+        (fit(p.new_w, size_w), fit(p.new_h, size_h))
     }
 
     /// Maps a box from network pixels to source pixels, clipped to the image (Ultralytics
@@ -227,14 +235,26 @@ mod tests {
 
     #[test]
     fn rect_sizes_pad_to_the_next_stride_multiple_only() {
-        // 16:9 → 640×384 (360 + 24); 4:3 → 640×480; portrait bus.jpg 810×1080 → 480×640.
-        assert_eq!(Letterbox::rect_size(1920, 1080, 640, 640, 32), (640, 384));
-        assert_eq!(Letterbox::rect_size(640, 480, 640, 640, 32), (640, 480));
-        assert_eq!(Letterbox::rect_size(810, 1080, 640, 640, 32), (480, 640));
-        assert_eq!(Letterbox::rect_size(1280, 720, 640, 640, 32), (640, 384));
+        // Without a margin (Ultralytics): 16:9 → 640×384; 4:3 → 640×480; bus.jpg → 480×640.
+        assert_eq!(
+            Letterbox::rect_size(1920, 1080, 640, 640, 32, 0),
+            (640, 384)
+        );
+        assert_eq!(Letterbox::rect_size(640, 480, 640, 640, 32, 0), (640, 480));
+        assert_eq!(Letterbox::rect_size(810, 1080, 640, 640, 32, 0), (480, 640));
+        // With 16 px a side: 360 + 32 → 416; 480 + 32 → 512; a filled axis gets none.
+        assert_eq!(
+            Letterbox::rect_size(1280, 720, 640, 640, 32, 16),
+            (640, 416)
+        );
+        assert_eq!(Letterbox::rect_size(640, 480, 640, 640, 32, 16), (640, 512));
+        assert_eq!(
+            Letterbox::rect_size(810, 1080, 640, 640, 32, 16),
+            (512, 640)
+        );
         // A square image stays square; a tiny one is padded up to one stride.
-        assert_eq!(Letterbox::rect_size(500, 500, 640, 640, 32), (640, 640));
-        assert_eq!(Letterbox::rect_size(3000, 10, 640, 640, 32), (640, 32));
+        assert_eq!(Letterbox::rect_size(500, 500, 640, 640, 32, 16), (640, 640));
+        assert_eq!(Letterbox::rect_size(3000, 10, 640, 640, 32, 0), (640, 32));
         let p = Letterbox::plan(1920, 1080, 640, 384);
         assert_eq!((p.new_w, p.new_h, p.pad_left, p.pad_top), (640, 360, 0, 12));
     }

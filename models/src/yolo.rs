@@ -18,7 +18,7 @@ use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::{Act, FusedConv};
+use crate::kernels::{Act, FusedConv, profile};
 
 /// Which Ultralytics generation the weights belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +205,7 @@ impl Module for C3k {
 
 /// The inner block of a [`C2f`]: a bottleneck (C2f, C3k2 with `c3k=False`) or a C3k.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // a handful per model, built once at load
 pub enum Inner {
     /// `Bottleneck`.
     Bottleneck(Bottleneck),
@@ -584,8 +585,8 @@ impl Head {
         let mut stride_vals = Vec::new();
         for (i, f) in feats.iter().enumerate() {
             let (b, _, h, w) = f.dims4()?;
-            let bx = self.cv2[i].forward(f)?;
-            let cl = self.cv3[i].forward(f)?;
+            let bx = profile::stage("head boxes", || self.cv2[i].forward(f))?;
+            let cl = profile::stage("head classes", || self.cv3[i].forward(f))?;
             per_level.push(Tensor::cat(&[&bx, &cl], 1)?.reshape((b, (), h * w))?);
             for y in 0..h {
                 for x in 0..w {
@@ -595,6 +596,7 @@ impl Head {
                 }
             }
         }
+        let decode_started = std::time::Instant::now();
         let x = Tensor::cat(&per_level, 2)?; // [B, 4*reg_max + nc, A]
         let (batch, a) = (x.dim(0)?, x.dim(2)?);
         let dev = x.device();
@@ -623,6 +625,7 @@ impl Head {
         let dbox = Tensor::cat(&[&cxy, &wh], 1)?.broadcast_mul(&strides_t)?;
         let scores = candle_nn::ops::sigmoid(&cls)?;
         let mut parts = vec![dbox, scores];
+        profile::add("head decode", decode_started.elapsed().as_secs_f64());
         let mut protos = None;
         if let Some(proto) = &self.proto {
             let coefs: Vec<Tensor> = feats
@@ -630,11 +633,11 @@ impl Head {
                 .zip(&self.cv4)
                 .map(|(f, br)| {
                     let (b, _, h, w) = f.dims4()?;
-                    br.forward(f)?.reshape((b, (), h * w))
+                    profile::stage("head coefs", || br.forward(f))?.reshape((b, (), h * w))
                 })
                 .collect::<Result<_>>()?;
             parts.push(Tensor::cat(&coefs, 2)?);
-            protos = Some(proto.forward(&feats[0])?);
+            protos = Some(profile::stage("head proto", || proto.forward(&feats[0]))?);
         }
         Ok(YoloOutput {
             preds: Tensor::cat(&parts, 1)?,
@@ -754,26 +757,32 @@ impl Yolo {
             t.upsample_nearest2d(h * 2, w * 2)
         };
         // Backbone.
-        let x1 = l[1].forward(&l[0].forward(&x)?)?;
-        let p3 = l[4].forward(&l[3].forward(&l[2].forward(&x1)?)?)?; // stride 8
-        let p4 = l[6].forward(&l[5].forward(&p3)?)?; // stride 16
-        let mut p5 = l[9].forward(&l[8].forward(&l[7].forward(&p4)?)?)?; // SPPF, stride 32
+        let (p3, p4, mut p5) = profile::stage("yolo backbone", || -> Result<_> {
+            let x1 = l[1].forward(&l[0].forward(&x)?)?;
+            let p3 = l[4].forward(&l[3].forward(&l[2].forward(&x1)?)?)?; // stride 8
+            let p4 = l[6].forward(&l[5].forward(&p3)?)?; // stride 16
+            let p5 = l[8].forward(&l[7].forward(&p4)?)?;
+            Ok((p3, p4, p5))
+        })?;
+        p5 = profile::stage("yolo sppf", || l[9].forward(&p5))?; // SPPF, stride 32
         let mut k = 10;
         if self.config.version == YoloVersion::V11 {
-            p5 = l[10].forward(&p5)?; // C2PSA
+            p5 = profile::stage("yolo c2psa", || l[10].forward(&p5))?; // C2PSA
             k = 11;
         }
-        // Head (PAN-FPN).
-        let h1 = l[k].forward(&Tensor::cat(&[&up(&p5)?, &p4], 1)?)?;
-        let out3 = l[k + 1].forward(&Tensor::cat(&[&up(&h1)?, &p3], 1)?)?;
-        let out4 = l[k + 3].forward(&Tensor::cat(&[&l[k + 2].forward(&out3)?, &h1], 1)?)?;
-        let out5 = l[k + 5].forward(&Tensor::cat(&[&l[k + 4].forward(&out4)?, &p5], 1)?)?;
-        let feats = [out3, out4, out5];
+        // Neck (PAN-FPN).
+        let feats = profile::stage("yolo neck", || -> Result<_> {
+            let h1 = l[k].forward(&Tensor::cat(&[&up(&p5)?, &p4], 1)?)?;
+            let out3 = l[k + 1].forward(&Tensor::cat(&[&up(&h1)?, &p3], 1)?)?;
+            let out4 = l[k + 3].forward(&Tensor::cat(&[&l[k + 2].forward(&out3)?, &h1], 1)?)?;
+            let out5 = l[k + 5].forward(&Tensor::cat(&[&l[k + 4].forward(&out4)?, &p5], 1)?)?;
+            Ok([out3, out4, out5])
+        })?;
         let strides: Vec<f64> = feats
             .iter()
             .map(|f| f.dim(2).map(|fh| h as f64 / fh as f64))
             .collect::<Result<_>>()?;
-        self.head.forward(&feats, &strides)
+        profile::stage("yolo head", || self.head.forward(&feats, &strides))
     }
 }
 

@@ -14,7 +14,11 @@ use std::{path::Path, process::Command, time::Instant};
 use anyhow::Context as _;
 use candle_core::{Device, Tensor};
 use visionflow_models::{
-    alpr::Alpr, detector::YoloDetector, graph::OnnxGraph, kernels::profile, onnx::OnnxModel,
+    alpr::Alpr,
+    detector::YoloDetector,
+    graph::OnnxGraph,
+    kernels::{self, profile},
+    onnx::OnnxModel,
 };
 
 use super::{
@@ -56,7 +60,11 @@ fn conv_gflop(name: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Res
     let total: f64 = table.iter().map(|(_, e)| e.flops).sum::<f64>() / 1e9;
     if listing {
         table.sort_by(|a, b| b.1.secs.total_cmp(&a.1.secs));
-        let secs: f64 = table.iter().map(|(_, e)| e.secs).sum();
+        let secs: f64 = table
+            .iter()
+            .filter(|(k, _)| k.starts_with("conv"))
+            .map(|(_, e)| e.secs)
+            .sum();
         eprintln!(
             "{name}: {total:.2} GFLOP in {:.1} ms of convolutions",
             secs * 1e3
@@ -88,6 +96,7 @@ pub fn run(
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     let registry = ModelRegistry::new(models_dir);
     let mut rows: Vec<(String, String, f64, Option<f64>)> = Vec::new();
+    let mut winograd: Vec<String> = Vec::new();
 
     let bus =
         images::open(&samples_dir.join("bus.jpg")).context("bus.jpg (scripts/fetch-samples.py)")?;
@@ -107,6 +116,36 @@ pub fn run(
                 det.model().forward(&x)?;
                 Ok(())
             })?;
+            if (w, h) == (sw, sh) {
+                // Winograd against the direct path on the same input.
+                let out = |on: bool| -> anyhow::Result<Vec<f32>> {
+                    kernels::set_winograd(on);
+                    let p = det.model().forward(&x)?.preds;
+                    Ok(p.flatten_all()?.to_vec1::<f32>()?)
+                };
+                let (wino, direct) = (out(true)?, out(false)?);
+                let diff = direct
+                    .iter()
+                    .zip(&wino)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0f32, f32::max);
+                kernels::set_winograd(false);
+                let direct_ms = median_ms(runs, warmup, || {
+                    det.model().forward(&x)?;
+                    Ok(())
+                });
+                kernels::set_winograd(true);
+                let wino_ms = median_ms(runs, warmup, || {
+                    det.model().forward(&x)?;
+                    Ok(())
+                });
+                kernels::set_winograd(false);
+                let wino_ms = wino_ms?;
+                winograd.push(format!(
+                    "{label} {w}×{h}: direct {:.1} ms, Winograd {wino_ms:.1} ms; max |Δ| of the outputs {diff:.2e} (boxes in input pixels, scores 0–1)",
+                    direct_ms?
+                ));
+            }
             rows.push((label, format!("1×3×{h}×{w}"), ms, Some(gflop)));
         }
     }
@@ -210,5 +249,8 @@ pub fn run(
     println!(
         "peak: ~{PEAK_GFLOPS:.0} GFLOP/s fp32 on {threads} threads; GFLOP counts dense convolutions only"
     );
+    for line in winograd {
+        println!("{line}");
+    }
     Ok(())
 }

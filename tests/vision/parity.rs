@@ -191,10 +191,9 @@ fn a_batch_answers_what_single_images_do() {
 /// The rectangular letterbox (the default) answers what the square one does on the sample
 /// images: the same objects (class, IoU ≥ 0.9) for every detection firmly above the
 /// threshold on either side, with fewer input pixels. An object cut by the image border is
-/// held to IoU ≥ 0.5: with the rectangular input the border is the network's own edge
-/// (zero padding in every convolution) instead of grey letterbox bars, which moves the
-/// extent of a truncated box (measured: the half-visible man at bus.jpg's right edge,
-/// 0.68).
+/// held to IoU ≥ 0.8: the rectangular input has only a 16 px grey margin there instead of
+/// the square one's wide bars, which moves the extent of a truncated box (measured: the
+/// half-visible man at bus.jpg's right edge, 0.87; 0.68 with no margin).
 #[test]
 fn the_rectangular_letterbox_finds_what_the_square_one_does() {
     let Some((models, samples)) = crate::data() else {
@@ -237,7 +236,7 @@ fn the_rectangular_letterbox_finds_what_the_square_one_does() {
                         || b[1] < 2.0
                         || b[2] > img.width as f32 - 2.0
                         || b[3] > img.height as f32 - 2.0;
-                    let need = if cut { 0.5 } else { 0.9 };
+                    let need = if cut { 0.8 } else { 0.9 };
                     assert!(
                         best >= need,
                         "{model}/{image}: {side} {:?} has no twin (IoU {best})",
