@@ -35,7 +35,26 @@ pub fn conv2d(x: &Tensor, w: &Tensor, pad: usize, stride: usize, groups: usize) 
 /// # Errors
 /// Shape errors.
 pub fn depthwise(x: &Tensor, w: &Tensor, pad: usize, sh: usize, sw: usize) -> Result<Tensor> {
+    depthwise_fused(x, w, None, crate::kernels::Act::Linear, pad, (sh, sw))
+}
+
+/// [`depthwise`] with the per-channel `bias` (`[C]`) and the activation applied to each
+/// output plane right after it is computed (Ultralytics `DWConv`), instead of another pass.
+///
+/// # Errors
+/// Shape errors.
+pub fn depthwise_fused(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&[f32]>,
+    act: crate::kernels::Act,
+    pad: usize,
+    (sh, sw): (usize, usize),
+) -> Result<Tensor> {
     let (n, c, h, wd) = x.dims4()?;
+    if bias.is_some_and(|b| b.len() != c) {
+        candle_core::bail!("depthwise bias has the wrong length");
+    }
     let (_, _, kh, kw) = w.dims4()?;
     let oh = (h + 2 * pad - kh) / sh + 1;
     let ow = (wd + 2 * pad - kw) / sw + 1;
@@ -84,6 +103,17 @@ pub fn depthwise(x: &Tensor, w: &Tensor, pad: usize, sh: usize, sw: usize) -> Re
                                     }
                                 }
                             }
+                        }
+                        let b = bias.map_or(0.0, |b| b[ch]);
+                        match act {
+                            crate::kernels::Act::Silu => {
+                                dst.iter_mut()
+                                    .for_each(|v| *v = crate::kernels::silu(*v + b));
+                            }
+                            crate::kernels::Act::Linear if b != 0.0 => {
+                                dst.iter_mut().for_each(|v| *v += b);
+                            }
+                            crate::kernels::Act::Linear => {}
                         }
                     }
                 });

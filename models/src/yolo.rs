@@ -56,6 +56,8 @@ pub struct YoloConfig {
 pub struct ConvBlock {
     conv: Conv2d,
     fused: Option<FusedConv>,
+    /// Depthwise: the bias read out once.
+    dw_bias: Option<Vec<f32>>,
     act: bool,
 }
 
@@ -69,6 +71,10 @@ impl ConvBlock {
     pub fn load(vb: VarBuilder, stride: usize, depthwise: bool, cfg: &YoloConfig) -> Result<Self> {
         let act = !cfg.linear.contains(&vb.prefix());
         let conv = raw_conv(vb.pp("conv"), stride, depthwise)?;
+        let dw_bias = match (depthwise, conv.bias()) {
+            (true, Some(b)) => Some(b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?),
+            _ => None,
+        };
         let fused = if depthwise {
             None
         } else {
@@ -81,7 +87,12 @@ impl ConvBlock {
                 if act { Act::Silu } else { Act::Linear },
             )?)
         };
-        Ok(Self { conv, fused, act })
+        Ok(Self {
+            conv,
+            fused,
+            dw_bias,
+            act,
+        })
     }
 
     /// The block's output plus `residual` (added after the activation, in the same pass).
@@ -93,8 +104,21 @@ impl ConvBlock {
             return f.forward(x, residual);
         }
         let cfg = self.conv.config();
-        let y = crate::ops::conv2d(x, self.conv.weight(), cfg.padding, cfg.stride, cfg.groups)?;
-        let y = crate::ops::bias_silu(&y, self.conv.bias(), self.act)?;
+        let act = if self.act { Act::Silu } else { Act::Linear };
+        let (_, c_in_g, _, _) = self.conv.weight().dims4()?;
+        let y = if cfg.groups > 1 && c_in_g == 1 && cfg.groups == x.dim(1)? {
+            crate::ops::depthwise_fused(
+                x,
+                self.conv.weight(),
+                self.dw_bias.as_deref(),
+                act,
+                cfg.padding,
+                (cfg.stride, cfg.stride),
+            )?
+        } else {
+            let y = crate::ops::conv2d(x, self.conv.weight(), cfg.padding, cfg.stride, cfg.groups)?;
+            crate::ops::bias_silu(&y, self.conv.bias(), self.act)?
+        };
         match residual {
             Some(r) => y + r,
             None => Ok(y),

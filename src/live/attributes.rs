@@ -3,12 +3,17 @@
 //! [`SeenTracks`] remembers which tracks were reported, forgetting tracks unseen for
 //! [`FORGET_SECS`] so the set stays bounded on a long-running camera.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tracing::Instrument as _;
 
 use super::analysis::{FrameResult, LiveObject};
-use crate::domain::devices::alerts::SeenAttribute;
+use crate::{
+    domain::devices::alerts::{SeenAttribute, record_attribute},
+    events::EventBus,
+};
 
 /// Seconds (stream time) after which a reported track is forgotten.
 pub const FORGET_SECS: i64 = 300;
@@ -45,6 +50,33 @@ impl SeenTracks {
         }
         out
     }
+}
+
+/// Starts a device camera's attribute task: frames sent to the answered channel (those
+/// with a fallen person) have each new fallen track recorded
+/// ([`record_attribute`]: level_02 plan and quota checked there). It ends when the sender
+/// is dropped (the analysis stops).
+pub fn spawn_recorder(
+    db: sea_orm::DatabaseConnection,
+    bus: Arc<dyn EventBus>,
+    camera_id: i32,
+) -> mpsc::UnboundedSender<Arc<FrameResult>> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Arc<FrameResult>>();
+    tokio::spawn(
+        async move {
+            let mut seen = SeenTracks::default();
+            while let Some(frame) = rx.recv().await {
+                for a in seen.new_falls(&frame) {
+                    let r = record_attribute(&db, &*bus, camera_id, &a, Utc::now()).await;
+                    if let Err(e) = r {
+                        tracing::warn!(camera_id, "attribute not recorded ({})", e.code());
+                    }
+                }
+            }
+        }
+        .instrument(tracing::info_span!("camera", camera_id)),
+    );
+    tx
 }
 
 #[cfg(test)]

@@ -438,33 +438,12 @@ impl LiveCameras {
             }
             .instrument(tracing::info_span!("camera", camera_id)),
         );
-        // A device's attribute capability: each tracked person first seen fallen is one
-        // attribute detection (the plan and quota are checked when it is recorded).
-        let (attr_tx, mut attr_rx) = mpsc::unbounded_channel::<Arc<FrameResult>>();
-        if cam.is_device {
-            let (db, bus) = (self.sink.db.clone(), self.sink.bus.clone());
-            tokio::spawn(
-                async move {
-                    let mut seen = attributes::SeenTracks::default();
-                    while let Some(frame) = attr_rx.recv().await {
-                        for a in seen.new_falls(&frame) {
-                            let r = crate::domain::devices::alerts::record_attribute(
-                                &db,
-                                &*bus,
-                                camera_id,
-                                &a,
-                                chrono::Utc::now(),
-                            )
-                            .await;
-                            if let Err(e) = r {
-                                tracing::warn!(camera_id, "attribute not recorded ({})", e.code());
-                            }
-                        }
-                    }
-                }
-                .instrument(tracing::info_span!("camera", camera_id)),
-            );
-        }
+        // A device's attribute capability (plan and quota checked when recorded).
+        let attr_tx = if cam.is_device {
+            attributes::spawn_recorder(self.sink.db.clone(), self.sink.bus.clone(), camera_id)
+        } else {
+            mpsc::unbounded_channel().0
+        };
         let bus = self.sink.bus.clone();
         let job = analysis::AnalysisJob {
             camera_id,

@@ -1,0 +1,250 @@
+//! Our CPU kernels under the candle models: a convolution that is one `gemm` call per band
+//! of output rows with the bias, the activation and the residual add applied to that band
+//! while it is still in cache, and a vectorisable `exp` for SiLU.
+//!
+//! Layout: one image `[C, H, W]` (NCHW without the batch), f32, contiguous. A convolution
+//! `W [C_out, C_in, kh, kw]` is the matmul `W [C_out, C_in·kh·kw] × cols [C_in·kh·kw, P]`
+//! where `P` are output pixels: for a 1×1 stride-1 convolution `cols` is the input itself
+//! (no copy); otherwise the band's patches are unfolded (im2col) into a per-thread buffer
+//! that is reused across calls. The output rows are split between the threads, and each
+//! thread multiplies its bands with a single-threaded `gemm` (the crate candle itself
+//! multiplies with; its AVX-512 kernels are chosen at run time), so bands never cross
+//! threads and the epilogue runs on the thread that just wrote the band.
+//!
+//! Measured facts behind the design: ../shared/candle-cpu.md (candle's own CPU conv
+//! converts layouts and repacks per call at ~37 GFLOP/s; one `gemm` call per conv reached
+//! 89 GFLOP/s on one thread and 165 on two; libm's `expf` made SiLU cost 56–75 ms a pass).
+
+mod conv;
+pub mod profile;
+
+use candle_core::{DType, Result, Storage, Tensor};
+
+pub use self::conv::{ConvShape, FusedConv, conv_image, conv2d};
+
+/// The activation applied after the bias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// None.
+    Linear,
+    /// SiLU `x·σ(x)` (Ultralytics `Conv`).
+    Silu,
+}
+
+/// Worker threads for our kernels (the machine's parallelism).
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |p| p.get())
+}
+
+const LOG2_E: f32 = std::f32::consts::LOG2_E;
+const LN2_HI: f32 = 0.693_145_75;
+const LN2_LO: f32 = 1.428_606_8e-6;
+/// 1.5·2²³: adding and subtracting it rounds an f32 of magnitude < 2²² to an integer.
+const ROUND: f32 = 12_582_912.0;
+
+/// `eˣ` in f32 without a libm call, so loops over it vectorise: `x = n·ln2 + r`
+/// (Cody–Waite split of ln2, |r| ≤ ln2/2), `eʳ` by its degree-6 Taylor polynomial
+/// (truncation < 1.2e-7 relative), `2ⁿ` built in the exponent bits. Inputs are clamped to
+/// [−87, 88] (below, the result is ~1.6e-38 instead of a subnormal or 0; above, it would
+/// overflow). Max relative error ~2.5e-7 over the range (unit-tested).
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * LOG2_E + ROUND) - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    p * scale
+}
+
+/// SiLU `x / (1 + e⁻ˣ)` with [`exp`].
+#[inline(always)]
+pub fn silu(x: f32) -> f32 {
+    x / (1.0 + exp(-x))
+}
+
+/// `bias`, activation and `residual` applied in place to one band of `out`: row `o` is the
+/// `len` values from `at + o·stride`, getting `bias[o]`; `residual` is laid out like the
+/// band (row `o` from `o·stride`).
+fn epilogue(
+    out: OutPtr,
+    at: usize,
+    stride: usize,
+    len: usize,
+    bias: &[f32],
+    act: Act,
+    residual: Option<&[f32]>,
+) {
+    for (o, b) in bias.iter().enumerate() {
+        let row = out.row(at + o * stride, len);
+        match act {
+            Act::Silu => row.iter_mut().for_each(|v| *v = silu(*v + b)),
+            Act::Linear => row.iter_mut().for_each(|v| *v += b),
+        }
+        if let Some(r) = residual {
+            for (v, r) in row.iter_mut().zip(&r[o * stride..o * stride + len]) {
+                *v += r;
+            }
+        }
+    }
+}
+
+/// `C[m×n] = A[m×k] · B[k×n]`, all row-major with row strides `lda`, `ldb`, `ldc`, `C`
+/// starting at element `at` of `out`, on the calling thread (the bounds every pointer
+/// reaches are checked first).
+#[allow(clippy::too_many_arguments)]
+fn sgemm(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    out: OutPtr,
+    at: usize,
+    ldc: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(k == 0 || a.len() >= (m - 1) * lda + k, "lhs out of bounds");
+    assert!(k == 0 || b.len() >= (k - 1) * ldb + n, "rhs out of bounds");
+    assert!(out.len >= at + (m - 1) * ldc + n, "dst out of bounds");
+    // SAFETY: the asserts keep every element `gemm` reads (`a[i·lda + p]`, `b[p·ldb + j]`)
+    // and writes (`out[at + i·ldc + j]`) for i < m, j < n, p < k inside the buffers; the
+    // elements written are this band's own (see [`OutPtr`]).
+    #[allow(unsafe_code)]
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.ptr.add(at),
+            1,
+            ldc as isize,
+            false,
+            a.as_ptr(),
+            1,
+            lda as isize,
+            b.as_ptr(),
+            1,
+            ldb as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// [`sgemm`] into a slice of its own: `C[m×n]` at the start of `c` (row stride `ldc`).
+pub(crate) fn sgemm_into(
+    dims: (usize, usize, usize),
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let out = OutPtr {
+        ptr: c.as_mut_ptr(),
+        len: c.len(),
+    };
+    sgemm(dims, a, lda, b, ldb, out, 0, ldc);
+}
+
+static WINOGRAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns the Winograd path of wide stride-1 3×3 convolutions on or off (default) for the
+/// process. Off by default because it does not win yet: its input and output transforms
+/// are scalar loops, and `visionflow bench` measured the vehicles model 148 ms direct vs
+/// 171 ms Winograd, people 265 vs 292 ms (max |Δ| of the outputs ~1e-3 px); `bench`
+/// reports the comparison on every run.
+pub fn set_winograd(on: bool) {
+    WINOGRAD.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the Winograd path is on.
+pub fn winograd() -> bool {
+    WINOGRAD.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Fewest input and output channels for which a stride-1 3×3 convolution runs through
+/// Winograd F(2×2, 3×3): below, its transforms cost more than the 2.25× fewer multiplies
+/// save (measured per layer with `VF_GRAPH_PROFILE`).
+pub const WINOGRAD_MIN_CHANNELS: usize = 64;
+
+/// The output buffer of [`conv_image`], shared by its threads: each band writes only its
+/// own columns `[p0, p0 + n)` of every channel row, so no element is written by two
+/// threads, and the buffer's `&mut` borrow outlives the scoped threads.
+#[derive(Clone, Copy)]
+struct OutPtr {
+    ptr: *mut f32,
+    len: usize,
+}
+
+// SAFETY: see the type's documentation: disjoint writes, scoped threads.
+#[allow(unsafe_code)]
+unsafe impl Send for OutPtr {}
+#[allow(unsafe_code)]
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// The `len` elements from `at`: one band's part of one channel row, which no other
+    /// thread touches while the returned slice lives.
+    #[allow(clippy::mut_from_ref)]
+    fn row(&self, at: usize, len: usize) -> &mut [f32] {
+        assert!(at + len <= self.len, "row out of bounds");
+        // SAFETY: in bounds (asserted); exclusive as the type's documentation says.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::slice::from_raw_parts_mut(self.ptr.add(at), len)
+        }
+    }
+}
+
+/// Runs `f` on a tensor's values as one contiguous f32 slice (borrowed from CPU storage
+/// when possible, copied otherwise).
+///
+/// # Errors
+/// Dtype conversion errors.
+pub fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    let t = t.to_dtype(DType::F32)?.contiguous()?;
+    {
+        let (storage, layout) = t.storage_and_layout();
+        if let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) {
+            return Ok(f(&cpu.as_slice::<f32>()?[start..end]));
+        }
+    }
+    let v = t.flatten_all()?.to_vec1::<f32>()?;
+    Ok(f(&v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_is_within_3e_7_relative_of_libm_and_silu_follows() {
+        let mut worst = 0f64;
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let (a, b) = (f64::from(exp(x)), f64::from(x).exp());
+            worst = worst.max(((a - b) / b).abs());
+            x += 0.0137;
+        }
+        assert!(worst < 3e-7, "worst relative error {worst:e}");
+        assert!(exp(-200.0) > 0.0 && exp(-200.0) < 1e-37);
+        assert!(exp(200.0).is_finite());
+        for v in [-20.0f32, -3.0, -0.5, 0.0, 0.5, 3.0, 20.0] {
+            let want = v / (1.0 + (-v).exp());
+            assert!((silu(v) - want).abs() <= 1e-6 * want.abs().max(1.0), "{v}");
+        }
+    }
+}
