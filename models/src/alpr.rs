@@ -182,11 +182,10 @@ impl Alpr {
         let names = self.vehicles.info().names.clone();
         let found = self
             .vehicles
-            .detect(rgb, width, height, &DetectParams::default())?;
+            .detect_boxes(rgb, width, height, &DetectParams::default())?;
         let mut regions: Vec<(Option<VehicleRef>, [usize; 4])> = found
             .iter()
-            .map(|inst| {
-                let d = &inst.detection;
+            .map(|d| {
                 let r = [
                     d.bbox[0].floor().max(0.0) as usize,
                     d.bbox[1].floor().max(0.0) as usize,

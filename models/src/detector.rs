@@ -124,10 +124,21 @@ impl YoloDetector {
         width: usize,
         height: usize,
     ) -> Result<RawOutput, ModelError> {
+        self.forward_raw_opts(rgb, width, height, true)
+    }
+
+    /// [`Self::forward_raw`], without a segment model's mask branch unless `masks`.
+    fn forward_raw_opts(
+        &self,
+        rgb: &[u8],
+        width: usize,
+        height: usize,
+        masks: bool,
+    ) -> Result<RawOutput, ModelError> {
         let (iw, ih) = self.input_size(width, height);
         let (input, letterbox) = preprocess::letterbox(rgb, width, height, iw, ih);
         let x = Tensor::from_vec(input, (1, 3, ih, iw), &self.device)?;
-        let out = self.model.forward(&x)?;
+        let out = self.model.forward_opts(&x, masks)?;
         let preds = out.preds.squeeze(0)?.flatten_all()?.to_vec1::<f32>()?;
         let protos = match out.protos {
             Some(p) => {
@@ -233,8 +244,8 @@ impl YoloDetector {
         Ok(self.instances(self.forward_raw(rgb, width, height)?, params))
     }
 
-    /// Detects objects without computing instance masks (live analysis needs only boxes;
-    /// for segment models this skips the prototype products).
+    /// Detects objects without instance masks (live analysis and plate reading need only
+    /// boxes): a segment model skips its mask branch and prototypes altogether.
     ///
     /// # Errors
     /// Candle errors.
@@ -245,6 +256,6 @@ impl YoloDetector {
         height: usize,
         params: &DetectParams,
     ) -> Result<Vec<Detection>, ModelError> {
-        Ok(self.decode(&self.forward_raw(rgb, width, height)?, params))
+        Ok(self.decode(&self.forward_raw_opts(rgb, width, height, false)?, params))
     }
 }

@@ -4,7 +4,9 @@
 //! semantics); dwell alerts go to [`super::alerts`].
 //!
 //! At most one job per camera is queued or running: a tick that finds the previous job
-//! unfinished is a *skipped* frame (counted). The job reads the camera's latest frame when
+//! unfinished makes the next job start the moment it ends (so a pass slower than the
+//! period keeps the cores busy instead of idling until the next tick); a second tick
+//! meanwhile is a *skipped* frame (counted). The job reads the camera's latest frame when
 //! it starts running, not when it was queued, so a busy service analyses fresh frames.
 //!
 //! Which models run (monitor-api.zh-TW.txt `model_name`, ENDPOINTS.md): `yolo_v11_detect`
@@ -453,6 +455,46 @@ pub struct AnalysisJob {
 
 type JobOutput = anyhow::Result<Option<(Arc<Frame>, Vec<RawDet>)>>;
 
+/// Starts one analysis job on the camera's latest frame if it is newer than `last_seq`;
+/// whether one was started.
+fn start_job(
+    job: &AnalysisJob,
+    analyzer: &Analyzer,
+    done_tx: &tokio::sync::mpsc::Sender<(crate::error::AppResult<(JobOutput, f64)>,)>,
+    last_seq: u64,
+) -> bool {
+    let fresh = job
+        .shared
+        .frames
+        .borrow()
+        .as_ref()
+        .is_some_and(|f| f.seq != last_seq);
+    if !fresh {
+        return false;
+    }
+    let frames = job.shared.frames.subscribe();
+    let plan = analyzer.config.plan();
+    let plates = analyzer.plate_job();
+    let inference = job.inference.clone();
+    let done = done_tx.clone();
+    tokio::spawn(async move {
+        let outcome = inference
+            .run(move |models| -> JobOutput {
+                let frame = frames.borrow().clone();
+                match frame {
+                    Some(f) if f.seq != last_seq => {
+                        let dets = detect(models, &plan, &f, plates.as_deref())?;
+                        Ok(Some((f, dets)))
+                    }
+                    _ => Ok(None),
+                }
+            })
+            .await;
+        let _ = done.send((outcome,)).await;
+    });
+    true
+}
+
 /// The analysis loop; returns when `job.stop` turns true or its sender is dropped.
 pub async fn run(mut job: AnalysisJob) {
     let mut analyzer = Analyzer::new(
@@ -467,6 +509,9 @@ pub async fn run(mut job: AnalysisJob) {
     let (done_tx, mut done_rx) =
         tokio::sync::mpsc::channel::<(crate::error::AppResult<(JobOutput, f64)>,)>(1);
     let mut in_flight = false;
+    // A tick came while the job ran: start the next one when it ends (no idle wait for
+    // the following tick, so a pass slower than the period still keeps the cores busy).
+    let mut due = false;
     let mut last_seq = 0u64;
     let mut window = (Instant::now(), 0u64);
     loop {
@@ -484,6 +529,7 @@ pub async fn run(mut job: AnalysisJob) {
             }
             Some((outcome,)) = done_rx.recv() => {
                 in_flight = false;
+                let caught_up = std::mem::take(&mut due);
                 match outcome {
                     Ok((Ok(Some((frame, dets))), secs)) => {
                         last_seq = frame.seq;
@@ -512,38 +558,21 @@ pub async fn run(mut job: AnalysisJob) {
                         job.stats.refused.fetch_add(1, Ordering::Relaxed);
                     }
                 }
+                if caught_up {
+                    in_flight = start_job(&job, &analyzer, &done_tx, last_seq);
+                }
             }
             _ = tick.tick() => {
                 if in_flight {
-                    job.stats.skipped.fetch_add(1, Ordering::Relaxed);
+                    // Behind: the job starts as soon as the running one ends; a second
+                    // tick meanwhile is a frame skipped.
+                    if due {
+                        job.stats.skipped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    due = true;
                     continue;
                 }
-                let fresh = job.shared.frames.borrow().as_ref().is_some_and(|f| f.seq != last_seq);
-                if !fresh {
-                    continue;
-                }
-                in_flight = true;
-                let frames = job.shared.frames.subscribe();
-                let plan = analyzer.config.plan();
-                let plates = analyzer.plate_job();
-                let inference = job.inference.clone();
-                let done = done_tx.clone();
-                let seen = last_seq;
-                tokio::spawn(async move {
-                    let outcome = inference
-                        .run(move |models| -> JobOutput {
-                            let frame = frames.borrow().clone();
-                            match frame {
-                                Some(f) if f.seq != seen => {
-                                    let dets = detect(models, &plan, &f, plates.as_deref())?;
-                                    Ok(Some((f, dets)))
-                                }
-                                _ => Ok(None),
-                            }
-                        })
-                        .await;
-                    let _ = done.send((outcome,)).await;
-                });
+                in_flight = start_job(&job, &analyzer, &done_tx, last_seq);
             }
         }
     }

@@ -247,3 +247,31 @@ fn the_rectangular_letterbox_finds_what_the_square_one_does() {
         }
     }
 }
+
+/// Detection without masks (live cameras, plate reading: the segment model's mask branch
+/// and prototypes are skipped) finds exactly the boxes detection with masks does.
+#[test]
+fn boxes_without_the_mask_branch_equal_the_boxes_with_it() {
+    let Some((models, samples)) = crate::data() else {
+        return;
+    };
+    let det = YoloDetector::load(&models.join("vehicles"), &candle_core::Device::Cpu)
+        .expect("model loads");
+    let params = DetectParams::default();
+    for image in ["bus", "zidane"] {
+        let img = images::open(&samples.join(format!("{image}.jpg"))).expect("image");
+        let full = det
+            .detect(&img.data, img.width, img.height, &params)
+            .expect("with masks");
+        let boxes = det
+            .detect_boxes(&img.data, img.width, img.height, &params)
+            .expect("boxes");
+        assert_eq!(full.len(), boxes.len(), "{image}");
+        for (a, b) in full.iter().zip(&boxes) {
+            assert_eq!(a.detection.class_id, b.class_id);
+            assert_eq!(a.detection.confidence, b.confidence);
+            assert_eq!(a.detection.bbox, b.bbox);
+            assert!(a.mask.is_some() && b.mask_coefs.is_empty());
+        }
+    }
+}
