@@ -15,14 +15,13 @@ use crate::kernels::with_f32;
 /// Shape errors.
 pub fn conv2d(x: &Tensor, w: &Tensor, pad: usize, stride: usize, groups: usize) -> Result<Tensor> {
     let (c_out, c_in_g, kh, kw) = w.dims4()?;
-    let (n, c, h, wd) = x.dims4()?;
+    let (_, c, h, wd) = x.dims4()?;
     if groups > 1 && c_in_g == 1 && c_out == groups && groups == c {
         return depthwise(x, w, pad, stride, stride);
     }
     if groups == 1 && h + 2 * pad >= kh && wd + 2 * pad >= kw {
         return crate::kernels::conv2d(x, w, None, stride, pad, crate::kernels::Act::Linear);
     }
-    let _ = (n, c_out, c_in_g);
     x.conv2d(w, pad, stride, 1, groups)
 }
 
@@ -147,51 +146,6 @@ pub fn affine(x: &Tensor, w: f32, b: f32) -> Result<Tensor> {
     Tensor::from_vec(out, x.dims(), x.device())
 }
 
-/// Adds a per-channel bias and applies SiLU (`x·σ(x)`) in one pass over `[N, C, H, W]`,
-/// channel planes split across threads (candle's own elementwise kernels run on one thread
-/// and take a pass each).
-///
-/// # Errors
-/// Shape errors.
-pub fn bias_silu(y: &Tensor, bias: Option<&Tensor>, silu: bool) -> Result<Tensor> {
-    let (n, c, h, w) = y.dims4()?;
-    let b = match bias {
-        Some(b) => b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?,
-        None => vec![0f32; c],
-    };
-    let plane = h * w;
-    let mut out = vec![0f32; n * c * plane];
-    let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
-    let planes_per = (n * c).div_ceil(threads).max(1);
-    with_f32(y, |src| {
-        std::thread::scope(|scope| {
-            for (t, (dst, src)) in out
-                .chunks_mut(planes_per * plane)
-                .zip(src.chunks(planes_per * plane))
-                .enumerate()
-            {
-                let b = &b;
-                scope.spawn(move || {
-                    for (i, (d, s)) in dst.chunks_mut(plane).zip(src.chunks(plane)).enumerate() {
-                        let bias = b[(t * planes_per + i) % c];
-                        if silu {
-                            for (o, v) in d.iter_mut().zip(s) {
-                                let z = v + bias;
-                                *o = crate::kernels::silu(z);
-                            }
-                        } else {
-                            for (o, v) in d.iter_mut().zip(s) {
-                                *o = v + bias;
-                            }
-                        }
-                    }
-                });
-            }
-        });
-    })?;
-    Tensor::from_vec(out, (n, c, h, w), y.device())
-}
-
 /// Transposed convolution with kernel = stride (no overlap, no padding), e.g. the 2×2
 /// stride-2 upsampling of YOLO's mask prototypes and DBNet's head: one matmul
 /// `Wᵀ [C_out·kh·kw, C_in] × x [C_in, H·W]`, then the kernel positions interleaved into
@@ -277,9 +231,12 @@ mod tests {
             .conv_transpose2d(&wt, 0, 0, 2, 1)?
             .broadcast_add(&b.reshape((1, 3, 1, 1))?)?;
         assert!(check(&conv_transpose_nonoverlapping(&x, &wt, Some(&b))?, &want)? < 1e-4);
-        // Bias + SiLU.
-        let y = bias_silu(&x, None, true)?;
-        assert!(check(&y, &candle_nn::ops::silu(&x)?)? < 1e-5);
+        // Depthwise with its bias and SiLU fused.
+        let bias: Vec<f32> = (0..6).map(|i| i as f32 * 0.1 - 0.2).collect();
+        let bt = Tensor::new(bias.as_slice(), &dev)?.reshape((1, 6, 1, 1))?;
+        let fused = depthwise_fused(&x, &wd3, Some(&bias), crate::kernels::Act::Silu, 1, (1, 1))?;
+        let want = candle_nn::ops::silu(&depthwise(&x, &wd3, 1, 1, 1)?.broadcast_add(&bt)?)?;
+        assert!(check(&fused, &want)? < 1e-5);
         Ok(())
     }
 }

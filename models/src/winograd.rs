@@ -16,7 +16,7 @@
 
 use std::cell::RefCell;
 
-use crate::kernels::{Act, silu, threads};
+use crate::kernels::{Act, OutPtr, silu, split_rows};
 
 #[allow(clippy::needless_range_loop)]
 /// `U = G g Gᵀ` of every (output, input) channel pair: `[16, C_out, C_in]` from `weight
@@ -53,31 +53,6 @@ thread_local! {
     static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// The shared output buffer: threads write disjoint output rows (their own tile rows).
-#[derive(Clone, Copy)]
-struct Out {
-    ptr: *mut f32,
-    len: usize,
-}
-
-// SAFETY: threads write disjoint elements (their own output rows) and are scoped inside
-// `conv3x3`, which holds the buffer's `&mut` borrow throughout.
-#[allow(unsafe_code)]
-unsafe impl Send for Out {}
-#[allow(unsafe_code)]
-unsafe impl Sync for Out {}
-
-impl Out {
-    fn set(&self, i: usize, v: f32) {
-        assert!(i < self.len, "output index out of bounds");
-        // SAFETY: in bounds (asserted); element `i` belongs to the calling thread's rows.
-        #[allow(unsafe_code)]
-        unsafe {
-            *self.ptr.add(i) = v;
-        }
-    }
-}
-
 /// Stride-1 3×3 convolution of one image with zero padding `pad` (0 or 1 in YOLO):
 /// `x [C_in, h, w]`, filters transformed by [`transform_filters`], `bias [C_out]`,
 /// activation, `residual` (`[C_out, ho, wo]`, added after the activation) → `out [C_out,
@@ -103,14 +78,9 @@ pub fn conv3x3(
     assert!(bias.len() == c_out && out.len() >= c_out * ho * wo);
     // Tile rows per band: V and M of a band near 1 MiB.
     let band = ((1usize << 18) / (16 * (c_in + c_out) * tw).max(1)).clamp(1, th);
-    let nthreads = threads().min(th.div_ceil(band)).max(1);
-    let rows_per = th.div_ceil(nthreads);
-    let out = Out {
-        ptr: out.as_mut_ptr(),
-        len: out.len(),
-    };
-    let run = |t: usize| {
-        let (r0, r1) = (t * rows_per, ((t + 1) * rows_per).min(th));
+    // Each thread owns tile rows [r0, r1), so output rows [2·r0, 2·r1).
+    let out = OutPtr::new(out);
+    split_rows(th, band, |r0, r1| {
         SCRATCH.with(|s| {
             let (v, m) = &mut *s.borrow_mut();
             let mut ty0 = r0;
@@ -148,17 +118,7 @@ pub fn conv3x3(
                 ty0 = ty1;
             }
         });
-    };
-    if nthreads == 1 {
-        run(0);
-    } else {
-        std::thread::scope(|scope| {
-            for t in 1..nthreads {
-                scope.spawn(move || run(t));
-            }
-            run(0);
-        });
-    }
+    });
 }
 
 #[allow(clippy::needless_range_loop)] // the transforms read clearest with indices
@@ -226,7 +186,7 @@ fn output_transform(
     bias: &[f32],
     act: Act,
     residual: Option<&[f32]>,
-    out: Out,
+    out: OutPtr,
 ) {
     let plane = ho * wo;
     for (o, &b) in bias.iter().enumerate().take(c_out) {
@@ -259,7 +219,7 @@ fn output_transform(
                         if let Some(r) = residual {
                             y += r[at];
                         }
-                        out.set(at, y);
+                        out.row(at, 1)[0] = y;
                     }
                 }
             }

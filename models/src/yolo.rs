@@ -103,22 +103,16 @@ impl ConvBlock {
         if let Some(f) = &self.fused {
             return f.forward(x, residual);
         }
+        // Not fused: a depthwise block (`DWConv`).
         let cfg = self.conv.config();
-        let act = if self.act { Act::Silu } else { Act::Linear };
-        let (_, c_in_g, _, _) = self.conv.weight().dims4()?;
-        let y = if cfg.groups > 1 && c_in_g == 1 && cfg.groups == x.dim(1)? {
-            crate::ops::depthwise_fused(
-                x,
-                self.conv.weight(),
-                self.dw_bias.as_deref(),
-                act,
-                cfg.padding,
-                (cfg.stride, cfg.stride),
-            )?
-        } else {
-            let y = crate::ops::conv2d(x, self.conv.weight(), cfg.padding, cfg.stride, cfg.groups)?;
-            crate::ops::bias_silu(&y, self.conv.bias(), self.act)?
-        };
+        let y = crate::ops::depthwise_fused(
+            x,
+            self.conv.weight(),
+            self.dw_bias.as_deref(),
+            if self.act { Act::Silu } else { Act::Linear },
+            cfg.padding,
+            (cfg.stride, cfg.stride),
+        )?;
         match residual {
             Some(r) => y + r,
             None => Ok(y),

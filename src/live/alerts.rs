@@ -185,15 +185,15 @@ impl AlertSink {
                     && quota::limit(cam, Feature::Vlm) != 0
                 {
                     let ctx = AlertContext {
-                        account_id,
                         notification_id: id,
                         zone: zone.name.clone(),
                         class: object.label.clone(),
                         dwell_secs,
                     };
-                    let (db, bus, vlm) = (self.db.clone(), self.bus.clone(), vlm.clone());
+                    let (db, bus, vlm, cam) =
+                        (self.db.clone(), self.bus.clone(), vlm.clone(), cam.clone());
                     tokio::spawn(async move {
-                        match device_alerts::read_snapshot(&db, &*bus, &vlm, camera_id, &ctx, &jpeg)
+                        match device_alerts::read_snapshot(&db, &*bus, &vlm, &cam, &ctx, &jpeg)
                             .await
                         {
                             Ok(Some(tokens)) => tracing::info!(

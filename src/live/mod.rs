@@ -439,11 +439,9 @@ impl LiveCameras {
             .instrument(tracing::info_span!("camera", camera_id)),
         );
         // A device's attribute capability (plan and quota checked when recorded).
-        let attr_tx = if cam.is_device {
+        let attr_tx = cam.is_device.then(|| {
             attributes::spawn_recorder(self.sink.db.clone(), self.sink.bus.clone(), camera_id)
-        } else {
-            mpsc::unbounded_channel().0
-        };
+        });
         let bus = self.sink.bus.clone();
         let job = analysis::AnalysisJob {
             camera_id,
@@ -455,8 +453,10 @@ impl LiveCameras {
             plates: plate_tx,
             plate_settings: self.settings.plates,
             on_result: Box::new(move |r| {
-                if !attr_tx.is_closed() && r.objects.iter().any(attributes::is_fall) {
-                    let _ = attr_tx.send(r.clone());
+                if let Some(tx) = &attr_tx
+                    && r.objects.iter().any(attributes::is_fall)
+                {
+                    let _ = tx.send(r.clone());
                 }
                 bus.publish(Event::CameraDetections {
                     account_id,

@@ -18,55 +18,20 @@ use axum::{
 use base64::Engine as _;
 use chrono::{Timelike as _, Utc};
 use serde_json::{Value, json};
-use visionflow::{
-    config::Settings,
-    db::entities::camera,
-    domain::{
-        cameras::notifications::{NewAlert, insert_alert},
-        devices::{
-            alerts::{self, Admission, SeenAttribute},
-            quota::{self, Feature},
-        },
+use visionflow::domain::{
+    cameras::notifications::{NewAlert, insert_alert},
+    devices::{
+        alerts::{self, Admission, SeenAttribute},
+        quota::{self, Feature},
     },
 };
 
 use crate::{
     cameras_live::{args, drain, subscribe},
+    devices_quota::{create, gql, loops_off, row},
     helpers::{TestApp, User, call, keyed},
     live::{RtspServer, mount},
 };
-
-fn loops_off(s: &mut Settings) {
-    s.cameras.allowed_hosts = vec!["127.0.0.1".into()];
-    s.devices.tick_secs = 0.0;
-    s.devices.probe_interval_secs = 0.0;
-}
-
-async fn gql(app: &TestApp, user: &User, query: &str, vars: Value) -> Value {
-    let r = app
-        .graphql(query, vars, &[("authorization", &user.bearer())])
-        .await;
-    assert!(r["errors"].is_null(), "{r}");
-    r["data"].clone()
-}
-
-async fn row(app: &TestApp, camera_id: i32) -> camera::Model {
-    use sea_orm::EntityTrait as _;
-    camera::Entity::find_by_id(camera_id)
-        .one(&app.state.db)
-        .await
-        .expect("query")
-        .expect("row")
-}
-
-async fn create(app: &TestApp, key: &str, body: Value) -> (String, i32) {
-    let (s, d) = call(app, Method::POST, "/api/v1/devices", key, Some(body)).await;
-    assert_eq!(s, StatusCode::CREATED, "{d}");
-    (
-        d["data"]["id"].as_str().expect("id").to_owned(),
-        d["data"]["cameraId"].as_i64().expect("camera id") as i32,
-    )
-}
 
 async fn zones(app: &TestApp, user: &User, cam: i32, names: &[&str]) -> Vec<i32> {
     let zones: Vec<Value> = names

@@ -25,14 +25,14 @@ use crate::{
     websocket::{open, recv, send},
 };
 
-fn loops_off(s: &mut Settings) {
+pub(crate) fn loops_off(s: &mut Settings) {
     configure(s, None, None);
     s.cameras.allowed_hosts = vec!["127.0.0.1".into()];
     s.devices.tick_secs = 0.0;
     s.devices.probe_interval_secs = 0.0;
 }
 
-async fn gql(app: &TestApp, user: &User, query: &str, vars: Value) -> Value {
+pub(crate) async fn gql(app: &TestApp, user: &User, query: &str, vars: Value) -> Value {
     let r = app
         .graphql(query, vars, &[("authorization", &user.bearer())])
         .await;
@@ -40,7 +40,7 @@ async fn gql(app: &TestApp, user: &User, query: &str, vars: Value) -> Value {
     r["data"].clone()
 }
 
-async fn create(app: &TestApp, key: &str, body: Value) -> (String, i32) {
+pub(crate) async fn create(app: &TestApp, key: &str, body: Value) -> (String, i32) {
     let (s, d) = call(app, Method::POST, "/api/v1/devices", key, Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{d}");
     (
@@ -49,7 +49,7 @@ async fn create(app: &TestApp, key: &str, body: Value) -> (String, i32) {
     )
 }
 
-async fn row(app: &TestApp, camera_id: i32) -> camera::Model {
+pub(crate) async fn row(app: &TestApp, camera_id: i32) -> camera::Model {
     use sea_orm::EntityTrait as _;
     camera::Entity::find_by_id(camera_id)
         .one(&app.state.db)

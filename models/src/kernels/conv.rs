@@ -6,7 +6,7 @@ use std::{cell::RefCell, time::Instant};
 use candle_core::{DType, Result, Tensor};
 
 use super::{
-    Act, OutPtr, WINOGRAD_MIN_CHANNELS, epilogue, profile, sgemm, threads, winograd, with_f32,
+    Act, OutPtr, WINOGRAD_MIN_CHANNELS, epilogue, profile, sgemm, split_rows, winograd, with_f32,
 };
 
 thread_local! {
@@ -121,15 +121,9 @@ pub fn conv_image(
     assert!(bias.len() == s.c_out && out.len() >= s.c_out * plane);
     let pointwise = s.k == (1, 1) && s.stride == 1 && s.pad == 0;
     let band = band_rows(s, wo, ho);
-    let nthreads = threads().min(ho.div_ceil(band)).max(1);
-    let rows_per = ho.div_ceil(nthreads);
-    // Each thread owns output rows [t·rows_per, …): a column range of every channel row.
-    let out = OutPtr {
-        ptr: out.as_mut_ptr(),
-        len: out.len(),
-    };
-    let run = |t: usize| {
-        let (r0, r1) = (t * rows_per, ((t + 1) * rows_per).min(ho));
+    // Each thread owns output rows [r0, r1): a column range of every channel row.
+    let out = OutPtr::new(out);
+    split_rows(ho, band, |r0, r1| {
         let mut oy0 = r0;
         COLS.with(|cols| {
             let mut cols = cols.borrow_mut();
@@ -159,17 +153,7 @@ pub fn conv_image(
                 oy0 = oy1;
             }
         });
-    };
-    if nthreads == 1 {
-        run(0);
-    } else {
-        std::thread::scope(|scope| {
-            for t in 1..nthreads {
-                scope.spawn(move || run(t));
-            }
-            run(0);
-        });
-    }
+    });
 }
 
 /// A dense convolution with its weights and bias read out of their tensors once, at load:

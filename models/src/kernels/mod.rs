@@ -152,11 +152,27 @@ pub(crate) fn sgemm_into(
     c: &mut [f32],
     ldc: usize,
 ) {
-    let out = OutPtr {
-        ptr: c.as_mut_ptr(),
-        len: c.len(),
-    };
-    sgemm(dims, a, lda, b, ldb, out, 0, ldc);
+    sgemm(dims, a, lda, b, ldb, OutPtr::new(c), 0, ldc);
+}
+
+/// Splits `rows` output rows, processed in bands of `band`, between up to [`threads`]
+/// threads: `f(r0, r1)` runs once per thread on its own contiguous range, the calling
+/// thread taking the first (no thread is started when one is enough).
+pub(crate) fn split_rows(rows: usize, band: usize, f: impl Fn(usize, usize) + Sync) {
+    let nthreads = threads().min(rows.div_ceil(band.max(1))).max(1);
+    let per = rows.div_ceil(nthreads);
+    let f = &f;
+    let run = move |t: usize| f(t * per, ((t + 1) * per).min(rows));
+    if nthreads == 1 {
+        run(0);
+    } else {
+        std::thread::scope(|scope| {
+            for t in 1..nthreads {
+                scope.spawn(move || run(t));
+            }
+            run(0);
+        });
+    }
 }
 
 static WINOGRAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -180,11 +196,12 @@ pub fn winograd() -> bool {
 /// save (measured per layer with `VF_GRAPH_PROFILE`).
 pub const WINOGRAD_MIN_CHANNELS: usize = 64;
 
-/// The output buffer of [`conv_image`], shared by its threads: each band writes only its
-/// own columns `[p0, p0 + n)` of every channel row, so no element is written by two
-/// threads, and the buffer's `&mut` borrow outlives the scoped threads.
+/// An output buffer shared by the threads of [`split_rows`] (in [`conv_image`] and
+/// [`crate::winograd::conv3x3`]): each thread writes only the elements of its own output
+/// rows (in `conv_image`, its columns `[p0, p0 + n)` of every channel row), so no element is
+/// written by two threads, and the buffer's `&mut` borrow outlives the scoped threads.
 #[derive(Clone, Copy)]
-struct OutPtr {
+pub(crate) struct OutPtr {
     ptr: *mut f32,
     len: usize,
 }
@@ -196,10 +213,18 @@ unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
 
 impl OutPtr {
+    /// Shares `out` (borrowed mutably for as long as the threads run).
+    pub(crate) fn new(out: &mut [f32]) -> Self {
+        Self {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+        }
+    }
+
     /// The `len` elements from `at`: one band's part of one channel row, which no other
     /// thread touches while the returned slice lives.
     #[allow(clippy::mut_from_ref)]
-    fn row(&self, at: usize, len: usize) -> &mut [f32] {
+    pub(crate) fn row(&self, at: usize, len: usize) -> &mut [f32] {
         assert!(at + len <= self.len, "row out of bounds");
         // SAFETY: in bounds (asserted); exclusive as the type's documentation says.
         #[allow(unsafe_code)]

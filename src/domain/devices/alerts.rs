@@ -234,8 +234,6 @@ pub fn json_in(text: &str) -> Option<Json> {
 /// What the VLM is told about an alert.
 #[derive(Debug, Clone)]
 pub struct AlertContext {
-    /// Owner.
-    pub account_id: Uuid,
     /// The notification.
     pub notification_id: i32,
     /// Zone name.
@@ -246,8 +244,9 @@ pub struct AlertContext {
     pub dwell_secs: f64,
 }
 
-/// Reads one alert snapshot (`jpeg`) of a level_02 device with the VLM and stores the
-/// answer on the notification; answers the tokens counted. Nothing is called when the
+/// Reads one alert snapshot (`jpeg`) of a level_02 device (`cam`, as read when the alert
+/// was raised) with the VLM and stores the answer on the notification; answers the tokens
+/// counted. Nothing is called when the
 /// camera is no device, its plan has no `vlm`, the client is unconfigured or the month's
 /// tokens are spent.
 ///
@@ -257,20 +256,13 @@ pub async fn read_snapshot(
     db: &DatabaseConnection,
     bus: &dyn EventBus,
     client: &ChatClient,
-    camera_id: i32,
+    cam: &camera::Model,
     ctx: &AlertContext,
     jpeg: &[u8],
 ) -> AppResult<Option<i64>> {
-    let Some(cam) = camera::live_rows()
-        .filter(camera::Column::Id.eq(camera_id))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
     if !cam.is_device
         || !client.is_configured()
-        || !quota::available(db, &cam, Feature::Vlm, Utc::now()).await?
+        || !quota::available(db, cam, Feature::Vlm, Utc::now()).await?
     {
         return Ok(None);
     }
@@ -320,7 +312,7 @@ pub async fn read_snapshot(
     quota::charge(
         db,
         bus,
-        &cam,
+        cam,
         Feature::Vlm,
         answer.total_tokens as f64,
         false,
@@ -328,8 +320,8 @@ pub async fn read_snapshot(
     )
     .await?;
     bus.publish(Event::AlertAnalysed {
-        account_id: ctx.account_id,
-        camera_id,
+        account_id: cam.account_id,
+        camera_id: cam.id,
         notification_id: ctx.notification_id,
     });
     Ok(Some(answer.total_tokens))

@@ -280,6 +280,31 @@ impl CameraMutation {
     }
 }
 
+/// The caller's notifications that `pick` names in events (`(account, camera,
+/// notification)`), optionally of one camera, read as they are now.
+fn notifications_on(
+    ctx: &Context<'_>,
+    camera_id: Option<i32>,
+    pick: fn(&Event) -> Option<(uuid::Uuid, i32, i32)>,
+) -> Result<impl Stream<Item = Notification> + use<>, AppError> {
+    let me = reader(ctx)?.account_id;
+    let app = state(ctx)?.clone();
+    Ok(app.bus.subscribe().filter_map(move |event| {
+        let app = app.clone();
+        async move {
+            let (account_id, c, id) = pick(&event)?;
+            if account_id != me || camera_id.is_some_and(|w| w != c) {
+                return None;
+            }
+            app.cameras
+                .notification(me, id)
+                .await
+                .ok()
+                .map(Notification)
+        }
+    }))
+}
+
 /// Camera subscriptions.
 #[derive(Default)]
 pub struct CameraSubscription;
@@ -292,26 +317,14 @@ impl CameraSubscription {
         ctx: &Context<'_>,
         camera_id: Option<i32>,
     ) -> Result<impl Stream<Item = Notification> + use<>, AppError> {
-        let me = reader(ctx)?.account_id;
-        let app = state(ctx)?.clone();
-        Ok(app.bus.subscribe().filter_map(move |event| {
-            let app = app.clone();
-            async move {
-                match event {
-                    Event::AlertRaised {
-                        account_id,
-                        camera_id: c,
-                        notification_id,
-                    } if account_id == me && camera_id.is_none_or(|w| w == c) => app
-                        .cameras
-                        .notification(me, notification_id)
-                        .await
-                        .ok()
-                        .map(Notification),
-                    _ => None,
-                }
-            }
-        }))
+        notifications_on(ctx, camera_id, |e| match e {
+            Event::AlertRaised {
+                account_id,
+                camera_id,
+                notification_id,
+            } => Some((*account_id, *camera_id, *notification_id)),
+            _ => None,
+        })
     }
 
     /// Each alert of the caller's level_02 devices once the VLM has read its snapshot
@@ -321,26 +334,14 @@ impl CameraSubscription {
         ctx: &Context<'_>,
         camera_id: Option<i32>,
     ) -> Result<impl Stream<Item = Notification> + use<>, AppError> {
-        let me = reader(ctx)?.account_id;
-        let app = state(ctx)?.clone();
-        Ok(app.bus.subscribe().filter_map(move |event| {
-            let app = app.clone();
-            async move {
-                match event {
-                    Event::AlertAnalysed {
-                        account_id,
-                        camera_id: c,
-                        notification_id,
-                    } if account_id == me && camera_id.is_none_or(|w| w == c) => app
-                        .cameras
-                        .notification(me, notification_id)
-                        .await
-                        .ok()
-                        .map(Notification),
-                    _ => None,
-                }
-            }
-        }))
+        notifications_on(ctx, camera_id, |e| match e {
+            Event::AlertAnalysed {
+                account_id,
+                camera_id,
+                notification_id,
+            } => Some((*account_id, *camera_id, *notification_id)),
+            _ => None,
+        })
     }
 
     /// Each status change (`connecting`, `online`, `offline`) of the caller's cameras.
