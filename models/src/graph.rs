@@ -53,6 +53,10 @@ pub struct OnnxGraph {
     input: String,
     output: String,
     device: Device,
+    /// Dense convolutions (group 1, symmetric padding, equal strides, no dilation) with
+    /// their weights read out once at load, by output name: they run through
+    /// [`crate::kernels::FusedConv`] (Winograd for stride-1 3×3 ones).
+    dense: HashMap<String, crate::kernels::FusedConv>,
 }
 
 fn attr<'a>(n: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
@@ -266,6 +270,34 @@ impl OnnxGraph {
                 frees[i].push(name.to_owned());
             }
         }
+        let mut dense = HashMap::new();
+        for n in nodes.iter().filter(|n| n.op_type == "Conv") {
+            let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
+            let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
+            let pads = attr_ints(n, "pads").unwrap_or(vec![0; 4]);
+            let tensor = |k: usize| match n.input.get(k).and_then(|i| consts.get(i)) {
+                Some(Value::T(t)) => Some(t),
+                _ => None,
+            };
+            let plain = attr_i(n, "group", 1) == 1
+                && strides.len() == 2
+                && strides[0] == strides[1]
+                && dil.iter().all(|&d| d == 1)
+                && pads.iter().all(|&p| p == pads[0]);
+            let has_bias = n.input.get(2).is_some_and(|s| !s.is_empty());
+            if let (true, Some(w), Some(out)) = (plain, tensor(1), n.output.first())
+                && (!has_bias || tensor(2).is_some())
+            {
+                let conv = crate::kernels::FusedConv::new(
+                    w,
+                    tensor(2),
+                    strides[0] as usize,
+                    pads[0] as usize,
+                    crate::kernels::Act::Linear,
+                )?;
+                dense.insert(out.clone(), conv);
+            }
+        }
         Ok(Self {
             nodes,
             consts,
@@ -273,6 +305,7 @@ impl OnnxGraph {
             input,
             output,
             device: device.clone(),
+            dense,
         })
     }
 
@@ -639,6 +672,9 @@ impl OnnxGraph {
     }
 
     fn conv(&self, n: &NodeProto, x: &Tensor, w: &Tensor, b: Option<Tensor>) -> Result<Tensor> {
+        if let Some(conv) = n.output.first().and_then(|o| self.dense.get(o)) {
+            return conv.forward(x, None);
+        }
         let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
         let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
         let pads = attr_ints(n, "pads").unwrap_or(vec![0; 4]);

@@ -1,130 +1,240 @@
-//! Winograd F(2×2, 3×3) for stride-1 3×3 convolutions (Lavin & Gray, "Fast Algorithms for
-//! Convolutional Neural Networks", CVPR 2016): each 2×2 output tile comes from a 4×4 input
-//! tile `d` as `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`, so the channel sums become 16 matmuls
-//! `U[ξ] [C_out, C_in] × V[ξ] [C_in, tiles]` with 16 multiplies per tile instead of 36:
-//! 2.25× fewer FLOP, paid for with the input and output transforms (linear in the channel
-//! counts, so it wins on wide layers) and rounding of order 1e-6 relative (unit-tested
-//! against the direct convolution).
+//! Winograd F(m×m, 3×3) for stride-1 3×3 convolutions (Lavin & Gray, "Fast Algorithms for
+//! Convolutional Neural Networks", CVPR 2016): each m×m output tile comes from an α×α input
+//! tile `d` (α = m + 2) as `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`, so the channel sums become α²
+//! matmuls `U[ξ] [C_out, C_in] × V[ξ] [C_in, tiles]`: α² multiplies per tile instead of
+//! 9·m², i.e. 2.25× fewer FLOP for F(2×2,3×3) and 4× fewer for F(4×4,3×3), paid for with
+//! the input and output transforms (linear in the channel counts) and rounding that grows
+//! with m (the matrices' points 0, ±1, ±2, ∞; unit-tested against the direct convolution,
+//! and the models' outputs are checked against the direct path by `visionflow bench`).
 //!
 //! Layout as [`crate::kernels`]: one image `[C, H, W]` f32; the filter transform
-//! `U [16, C_out, C_in]` is computed once at load. Tiles are processed in bands of tile
-//! rows per thread (`V`, `M` in per-thread buffers reused across calls), bias, activation
-//! and residual applied while writing each band's outputs.
-//!
-//! Off by default ([`crate::kernels::set_winograd`]): with these scalar transforms it is
-//! slower than the direct path on this CPU (`visionflow bench` prints both every run).
+//! `U [α², C_out, C_in]` is computed once at load. Tiles are processed in bands of tile
+//! rows per thread (`V`, `M` in per-thread buffers reused across calls); both transforms
+//! run over whole rows of tiles (strips), so their loops vectorise, and bias, activation
+//! and residual are applied while the band's output rows are written.
 
 use std::cell::RefCell;
 
 use crate::kernels::{Act, OutPtr, silu, split_rows};
 
-#[allow(clippy::needless_range_loop)]
-/// `U = G g Gᵀ` of every (output, input) channel pair: `[16, C_out, C_in]` from `weight
-/// [C_out, C_in, 3, 3]`.
-pub fn transform_filters(weight: &[f32], c_out: usize, c_in: usize) -> Vec<f32> {
-    let mut u = vec![0f32; 16 * c_out * c_in];
-    for o in 0..c_out {
-        for c in 0..c_in {
-            let g = &weight[(o * c_in + c) * 9..(o * c_in + c) * 9 + 9];
-            // G g: 4×3, G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]].
-            let mut gg = [[0f32; 3]; 4];
-            for j in 0..3 {
-                let (a, b, d) = (g[j], g[3 + j], g[6 + j]);
-                gg[0][j] = a;
-                gg[1][j] = 0.5 * (a + b + d);
-                gg[2][j] = 0.5 * (a - b + d);
-                gg[3][j] = d;
-            }
-            // (G g) Gᵀ: 4×4.
-            for (i, row) in gg.iter().enumerate() {
-                let (a, b, d) = (row[0], row[1], row[2]);
-                let vals = [a, 0.5 * (a + b + d), 0.5 * (a - b + d), d];
-                for (j, v) in vals.iter().enumerate() {
-                    u[((i * 4 + j) * c_out + o) * c_in + c] = *v;
+/// One Winograd algorithm: output tile `m`, input tile `α = m + 2`, and its matrices
+/// (row-major): `Bᵀ [α, α]`, `G [α, 3]`, `Aᵀ [m, α]`.
+#[derive(Debug)]
+pub struct Variant {
+    /// Output tile side.
+    pub m: usize,
+    /// Input tile side, `m + 2`.
+    pub alpha: usize,
+    g: &'static [f32],
+}
+
+/// F(2×2, 3×3): 16 multiplies per 4 outputs (Lavin & Gray, section 4.1).
+pub static F2: Variant = Variant {
+    m: 2,
+    alpha: 4,
+    g: &[
+        1.0, 0.0, 0.0, //
+        0.5, 0.5, 0.5, //
+        0.5, -0.5, 0.5, //
+        0.0, 0.0, 1.0,
+    ],
+};
+
+/// F(4×4, 3×3): 36 multiplies per 16 outputs (Lavin & Gray, section 4.2; points 0, ±1,
+/// ±2, ∞).
+pub static F4: Variant = Variant {
+    m: 4,
+    alpha: 6,
+    g: &[
+        1.0 / 4.0,
+        0.0,
+        0.0, //
+        -1.0 / 6.0,
+        -1.0 / 6.0,
+        -1.0 / 6.0, //
+        -1.0 / 6.0,
+        1.0 / 6.0,
+        -1.0 / 6.0, //
+        1.0 / 24.0,
+        1.0 / 12.0,
+        1.0 / 6.0, //
+        1.0 / 24.0,
+        -1.0 / 12.0,
+        1.0 / 6.0, //
+        0.0,
+        0.0,
+        1.0,
+    ],
+};
+
+impl Variant {
+    /// `U = G g Gᵀ` of every (output, input) channel pair: `[α², C_out, C_in]` from `weight
+    /// [C_out, C_in, 3, 3]`.
+    pub fn transform_filters(&self, weight: &[f32], c_out: usize, c_in: usize) -> Vec<f32> {
+        let a = self.alpha;
+        let mut u = vec![0f32; a * a * c_out * c_in];
+        let mut gg = vec![0f64; a * 3];
+        for o in 0..c_out {
+            for c in 0..c_in {
+                let k = &weight[(o * c_in + c) * 9..(o * c_in + c) * 9 + 9];
+                // G g: α×3 (in f64, so the transform adds no rounding of its own).
+                for i in 0..a {
+                    for j in 0..3 {
+                        gg[i * 3 + j] = (0..3)
+                            .map(|t| f64::from(self.g[i * 3 + t]) * f64::from(k[t * 3 + j]))
+                            .sum();
+                    }
+                }
+                // (G g) Gᵀ: α×α.
+                for i in 0..a {
+                    for j in 0..a {
+                        let v: f64 = (0..3)
+                            .map(|t| gg[i * 3 + t] * f64::from(self.g[j * 3 + t]))
+                            .sum();
+                        u[((i * a + j) * c_out + o) * c_in + c] = v as f32;
+                    }
                 }
             }
         }
+        u
     }
-    u
-}
 
-thread_local! {
-    /// Each thread's `V` and `M` band buffers.
-    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
-}
-
-/// Stride-1 3×3 convolution of one image with zero padding `pad` (0 or 1 in YOLO):
-/// `x [C_in, h, w]`, filters transformed by [`transform_filters`], `bias [C_out]`,
-/// activation, `residual` (`[C_out, ho, wo]`, added after the activation) → `out [C_out,
-/// ho, wo]`.
-///
-/// # Panics
-/// Slices shorter than the shapes say.
-#[allow(clippy::too_many_arguments)]
-pub fn conv3x3(
-    x: &[f32],
-    (c_in, h, w): (usize, usize, usize),
-    u: &[f32],
-    c_out: usize,
-    pad: usize,
-    bias: &[f32],
-    act: Act,
-    residual: Option<&[f32]>,
-    out: &mut [f32],
-) {
-    let (ho, wo) = (h + 2 * pad - 2, w + 2 * pad - 2);
-    let (th, tw) = (ho.div_ceil(2), wo.div_ceil(2));
-    assert!(x.len() >= c_in * h * w && u.len() >= 16 * c_out * c_in);
-    assert!(bias.len() == c_out && out.len() >= c_out * ho * wo);
-    // Tile rows per band: V and M of a band near 1 MiB.
-    let band = ((1usize << 18) / (16 * (c_in + c_out) * tw).max(1)).clamp(1, th);
-    // Each thread owns tile rows [r0, r1), so output rows [2·r0, 2·r1).
-    let out = OutPtr::new(out);
-    split_rows(th, band, |r0, r1| {
-        SCRATCH.with(|s| {
-            let (v, m) = &mut *s.borrow_mut();
-            let mut ty0 = r0;
-            while ty0 < r1 {
-                let ty1 = (ty0 + band).min(r1);
-                let n = (ty1 - ty0) * tw;
-                if v.len() < 16 * c_in * n {
-                    v.resize(16 * c_in * n, 0.0);
+    /// Stride-1 3×3 convolution of one image with zero padding `pad` (0 or 1 in YOLO):
+    /// `x [C_in, h, w]`, filters transformed by [`Variant::transform_filters`], `bias
+    /// [C_out]`, activation, `residual` (`[C_out, ho, wo]`, added after the activation) →
+    /// `out [C_out, ho, wo]`.
+    ///
+    /// # Panics
+    /// Slices shorter than the shapes say.
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv3x3(
+        &self,
+        x: &[f32],
+        (c_in, h, w): (usize, usize, usize),
+        u: &[f32],
+        c_out: usize,
+        pad: usize,
+        bias: &[f32],
+        act: Act,
+        residual: Option<&[f32]>,
+        out: &mut [f32],
+    ) {
+        let (m, a) = (self.m, self.alpha);
+        let (ho, wo) = (h + 2 * pad - 2, w + 2 * pad - 2);
+        let (th, tw) = (ho.div_ceil(m), wo.div_ceil(m));
+        assert!(x.len() >= c_in * h * w && u.len() >= a * a * c_out * c_in);
+        assert!(bias.len() == c_out && out.len() >= c_out * ho * wo);
+        // Tile rows per band: V and M of a band near 1 MiB (measured best of 0.25–16 MiB).
+        let band = ((1usize << 18) / (a * a * (c_in + c_out) * tw).max(1)).clamp(1, th);
+        // Each thread owns tile rows [r0, r1), so output rows [m·r0, m·r1).
+        let out = OutPtr::new(out);
+        split_rows(th, band, |r0, r1| {
+            SCRATCH.with(|s| {
+                let (v, mm) = &mut *s.borrow_mut();
+                let mut ty0 = r0;
+                while ty0 < r1 {
+                    let ty1 = (ty0 + band).min(r1);
+                    let n = (ty1 - ty0) * tw;
+                    if v.len() < a * a * c_in * n {
+                        v.resize(a * a * c_in * n, 0.0);
+                    }
+                    if mm.len() < a * a * c_out * n {
+                        mm.resize(a * a * c_out * n, 0.0);
+                    }
+                    let band_tiles = (ty0, ty1, tw);
+                    match m {
+                        2 => input_transform::<T2, 2, 4>(x, (c_in, h, w), pad, band_tiles, n, v),
+                        _ => input_transform::<T4, 4, 6>(x, (c_in, h, w), pad, band_tiles, n, v),
+                    }
+                    for xi in 0..a * a {
+                        crate::kernels::sgemm_into(
+                            (c_out, n, c_in),
+                            &u[xi * c_out * c_in..(xi + 1) * c_out * c_in],
+                            c_in,
+                            &v[xi * c_in * n..(xi + 1) * c_in * n],
+                            n,
+                            &mut mm[xi * c_out * n..(xi + 1) * c_out * n],
+                            n,
+                        );
+                    }
+                    let dims = (c_out, ho, wo);
+                    match m {
+                        2 => output_transform::<T2, 2, 4>(
+                            mm, dims, band_tiles, n, bias, act, residual, out,
+                        ),
+                        _ => output_transform::<T4, 4, 6>(
+                            mm, dims, band_tiles, n, bias, act, residual, out,
+                        ),
+                    }
+                    ty0 = ty1;
                 }
-                if m.len() < 16 * c_out * n {
-                    m.resize(16 * c_out * n, 0.0);
-                }
-                input_transform(x, (c_in, h, w), pad, (ty0, ty1, tw), n, v);
-                for xi in 0..16 {
-                    crate::kernels::sgemm_into(
-                        (c_out, n, c_in),
-                        &u[xi * c_out * c_in..(xi + 1) * c_out * c_in],
-                        c_in,
-                        &v[xi * c_in * n..(xi + 1) * c_in * n],
-                        n,
-                        &mut m[xi * c_out * n..(xi + 1) * c_out * n],
-                        n,
-                    );
-                }
-                output_transform(
-                    m,
-                    (c_out, ho, wo),
-                    (ty0, ty1, tw),
-                    n,
-                    bias,
-                    act,
-                    residual,
-                    out,
-                );
-                ty0 = ty1;
-            }
+            });
         });
-    });
+    }
+
 }
 
-#[allow(clippy::needless_range_loop)] // the transforms read clearest with indices
-/// `V[ξ, c, tile] = (Bᵀ d B)[ξ]` for the tiles of tile rows `ty0..ty1`, `d` the 4×4 input
-/// patch at `(2·ty − pad, 2·tx − pad)` (zeros outside the image).
-fn input_transform(
+/// The transforms of one variant as straight-line code on one column of a tile, so a
+/// loop over the tiles of a row vectorises (multiplies by the matrices' zeros are left
+/// out, which the compiler may not do on its own).
+trait Tile<const M: usize, const A: usize> {
+    /// `Bᵀ d` of one column `d` (α values).
+    fn bt(d: [f32; A]) -> [f32; A];
+    /// `Aᵀ v` of one column `v` (α values → m).
+    fn at(v: [f32; A]) -> [f32; M];
+}
+
+/// F(2×2, 3×3) ([`F2`]'s matrices).
+struct T2;
+
+impl Tile<2, 4> for T2 {
+    #[inline(always)]
+    fn bt(d: [f32; 4]) -> [f32; 4] {
+        [d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]]
+    }
+    #[inline(always)]
+    fn at(v: [f32; 4]) -> [f32; 2] {
+        [v[0] + v[1] + v[2], v[1] - v[2] - v[3]]
+    }
+}
+
+/// F(4×4, 3×3) ([`F4`]'s matrices).
+struct T4;
+
+impl Tile<4, 6> for T4 {
+    #[inline(always)]
+    fn bt(d: [f32; 6]) -> [f32; 6] {
+        let (a, b) = (d[4] - 4.0 * d[2], d[3] - 4.0 * d[1]);
+        let (c, e) = (d[4] - d[2], 2.0 * (d[3] - d[1]));
+        [
+            4.0 * d[0] - 5.0 * d[2] + d[4],
+            a + b,
+            a - b,
+            c + e,
+            c - e,
+            4.0 * d[1] - 5.0 * d[3] + d[5],
+        ]
+    }
+    #[inline(always)]
+    fn at(v: [f32; 6]) -> [f32; 4] {
+        let (s1, d1) = (v[1] + v[2], v[1] - v[2]);
+        let (s2, d2) = (v[3] + v[4], v[3] - v[4]);
+        [
+            v[0] + s1 + s2,
+            d1 + 2.0 * d2,
+            s1 + 4.0 * s2,
+            d1 + 8.0 * d2 + v[5],
+        ]
+    }
+}
+
+/// `V[ξ, c, tile] = (Bᵀ d B)[ξ]` for the tiles of tile rows `ty0..ty1`, `d` the α×α input
+/// patch at `(m·ty − pad, m·tx − pad)` (zeros outside the image).
+///
+/// Per channel and tile row, the α input rows are copied once into zero-padded strips;
+/// `Bᵀ d` is one pass over the strips' columns, and `(Bᵀ d) B` one pass over the row's
+/// tiles per row of `Bᵀ d`, each writing α contiguous runs of `V`.
+fn input_transform<T: Tile<M, A>, const M: usize, const A: usize>(
     x: &[f32],
     (c_in, h, w): (usize, usize, usize),
     pad: usize,
@@ -132,41 +242,40 @@ fn input_transform(
     n: usize,
     v: &mut [f32],
 ) {
+    // Strip column `sx` is input column `sx − pad`; tiles reach strip column m·tw + 1.
+    let sw = M * tw + 2;
+    let mut rows = vec![0f32; A * sw];
+    let mut e = vec![0f32; A * sw];
+    let (lo, hi) = (pad, (w + pad).min(sw));
     for c in 0..c_in {
         let plane = &x[c * h * w..(c + 1) * h * w];
         for ty in ty0..ty1 {
-            for tx in 0..tw {
-                let (y0, x0) = (
-                    (2 * ty) as isize - pad as isize,
-                    (2 * tx) as isize - pad as isize,
-                );
-                let mut d = [[0f32; 4]; 4];
-                let inside = y0 >= 0 && x0 >= 0 && y0 + 4 <= h as isize && x0 + 4 <= w as isize;
-                for (i, row) in d.iter_mut().enumerate() {
-                    let yy = y0 + i as isize;
-                    if !inside && (yy < 0 || yy >= h as isize) {
-                        continue;
-                    }
-                    for (j, cell) in row.iter_mut().enumerate() {
-                        let xx = x0 + j as isize;
-                        if inside || (xx >= 0 && xx < w as isize) {
-                            *cell = plane[yy as usize * w + xx as usize];
-                        }
-                    }
+            for (i, row) in rows.chunks_mut(sw).enumerate() {
+                let yy = (M * ty + i) as isize - pad as isize;
+                if yy < 0 || yy >= h as isize {
+                    row.fill(0.0);
+                    continue;
                 }
-                // Bᵀ d: Bᵀ = [[1,0,−1,0],[0,1,1,0],[0,−1,1,0],[0,1,0,−1]].
-                let mut bd = [[0f32; 4]; 4];
-                for j in 0..4 {
-                    bd[0][j] = d[0][j] - d[2][j];
-                    bd[1][j] = d[1][j] + d[2][j];
-                    bd[2][j] = d[2][j] - d[1][j];
-                    bd[3][j] = d[1][j] - d[3][j];
+                let src = &plane[yy as usize * w..(yy as usize + 1) * w];
+                row[..lo].fill(0.0);
+                row[lo..hi].copy_from_slice(&src[..hi - lo]);
+                row[hi..].fill(0.0);
+            }
+            for k in 0..sw {
+                let r = T::bt(std::array::from_fn(|i| rows[i * sw + k]));
+                for (i, val) in r.iter().enumerate() {
+                    e[i * sw + k] = *val;
                 }
-                let t = (ty - ty0) * tw + tx;
-                for (i, r) in bd.iter().enumerate() {
-                    let vals = [r[0] - r[2], r[1] + r[2], r[2] - r[1], r[1] - r[3]];
-                    for (j, val) in vals.iter().enumerate() {
-                        v[((i * 4 + j) * c_in + c) * n + t] = *val;
+            }
+            let t0 = (ty - ty0) * tw;
+            for i in 0..A {
+                let ei = &e[i * sw..(i + 1) * sw];
+                let base = (i * A * c_in + c) * n + t0;
+                let step = c_in * n;
+                for tx in 0..tw {
+                    let r = T::bt(std::array::from_fn(|k| ei[M * tx + k]));
+                    for (j, val) in r.iter().enumerate() {
+                        v[base + j * step + tx] = *val;
                     }
                 }
             }
@@ -174,12 +283,13 @@ fn input_transform(
     }
 }
 
-#[allow(clippy::needless_range_loop)]
-/// `Y = Aᵀ M A` (Aᵀ = [[1,1,1,0],[0,1,−1,−1]]) for each tile of the band, then bias,
-/// activation and residual, written to the output rows the tiles cover.
+/// `Y = Aᵀ M A` for each tile of the band, then bias, activation and residual, written to
+/// the output rows the tiles cover: per output channel and tile row, `Aᵀ M` is one pass
+/// over the tiles per component, `(Aᵀ M) A` one pass per output row writing it with the
+/// bias, and the activation and residual run over the whole row.
 #[allow(clippy::too_many_arguments)]
-fn output_transform(
-    m: &[f32],
+fn output_transform<T: Tile<M, A>, const M: usize, const A: usize>(
+    mm: &[f32],
     (c_out, ho, wo): (usize, usize, usize),
     (ty0, ty1, tw): (usize, usize, usize),
     n: usize,
@@ -189,40 +299,54 @@ fn output_transform(
     out: OutPtr,
 ) {
     let plane = ho * wo;
+    // am[(i·α + j)·tw + tx]: row i of Aᵀ M, component j, tile tx.
+    let mut am = vec![0f32; M * A * tw];
+    let full = wo / M;
     for (o, &b) in bias.iter().enumerate().take(c_out) {
         for ty in ty0..ty1 {
-            for tx in 0..tw {
-                let t = (ty - ty0) * tw + tx;
-                let mv = |xi: usize| m[(xi * c_out + o) * n + t];
-                // Aᵀ M: 2×4.
-                let mut am = [[0f32; 4]; 2];
-                for j in 0..4 {
-                    let (m0, m1, m2, m3) = (mv(j), mv(4 + j), mv(8 + j), mv(12 + j));
-                    am[0][j] = m0 + m1 + m2;
-                    am[1][j] = m1 - m2 - m3;
+            let t0 = (ty - ty0) * tw;
+            let step = c_out * n;
+            for j in 0..A {
+                let base = (j * c_out + o) * n + t0;
+                for tx in 0..tw {
+                    let r = T::at(std::array::from_fn(|k| mm[base + k * A * step + tx]));
+                    for (i, val) in r.iter().enumerate() {
+                        am[(i * A + j) * tw + tx] = *val;
+                    }
                 }
-                for (i, r) in am.iter().enumerate() {
-                    let oy = 2 * ty + i;
-                    if oy >= ho {
-                        continue;
+            }
+            for i in 0..M {
+                let oy = M * ty + i;
+                if oy >= ho {
+                    break;
+                }
+                let row = out.row(o * plane + oy * wo, wo);
+                let ai = &am[i * A * tw..(i + 1) * A * tw];
+                for tx in 0..tw {
+                    let y = T::at(std::array::from_fn(|j| ai[j * tw + tx]));
+                    if tx < full {
+                        for (jj, val) in y.iter().enumerate() {
+                            row[M * tx + jj] = val + b;
+                        }
+                    } else {
+                        for (jj, val) in y.iter().enumerate().take(wo - M * tx) {
+                            row[M * tx + jj] = val + b;
+                        }
                     }
-                    for (j, val) in [r[0] + r[1] + r[2], r[1] - r[2] - r[3]].iter().enumerate() {
-                        let ox = 2 * tx + j;
-                        if ox >= wo {
-                            continue;
-                        }
-                        let at = o * plane + oy * wo + ox;
-                        let mut y = val + b;
-                        if act == Act::Silu {
-                            y = silu(y);
-                        }
-                        if let Some(r) = residual {
-                            y += r[at];
-                        }
-                        out.row(at, 1)[0] = y;
-                    }
+                }
+                if act == Act::Silu {
+                    row.iter_mut().for_each(|v| *v = silu(*v));
+                }
+                if let Some(r) = residual {
+                    let r = &r[o * plane + oy * wo..o * plane + (oy + 1) * wo];
+                    row.iter_mut().zip(r).for_each(|(v, r)| *v += r);
                 }
             }
         }
     }
+}
+
+thread_local! {
+    /// Each thread's `V` and `M` band buffers.
+    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }

@@ -40,8 +40,13 @@ fn median_ms(
         f()?;
         t.push(s.elapsed().as_secs_f64() * 1000.0);
     }
+    Ok(median(t))
+}
+
+/// The median of `t` (milliseconds).
+fn median(mut t: Vec<f64>) -> f64 {
     t.sort_by(f64::total_cmp);
-    Ok(t[t.len() / 2])
+    t.get(t.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// fp32 peak of this machine kind, GFLOP/s (2 Zen 4 cores, AVX-512; ../shared/candle-cpu.md).
@@ -69,7 +74,7 @@ fn conv_gflop(name: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Res
             "{name}: {total:.2} GFLOP in {:.1} ms of convolutions",
             secs * 1e3
         );
-        for (k, e) in table.iter().take(15) {
+        for (k, e) in table.iter().take(45) {
             eprintln!(
                 "  {k:<36} ×{:<3} {:>7.2} ms {:>6.3} GFLOP {:>6.1} GFLOP/s",
                 e.calls,
@@ -96,7 +101,7 @@ pub fn run(
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     let registry = ModelRegistry::new(models_dir);
     let mut rows: Vec<(String, String, f64, Option<f64>)> = Vec::new();
-    let mut winograd: Vec<String> = Vec::new();
+    let mut winograd: Vec<String> = Vec::new(); // Winograd and batch lines
 
     let bus =
         images::open(&samples_dir.join("bus.jpg")).context("bus.jpg (scripts/fetch-samples.py)")?;
@@ -129,21 +134,35 @@ pub fn run(
                     .zip(&wino)
                     .map(|(a, b)| (a - b).abs())
                     .fold(0f32, f32::max);
-                kernels::set_winograd(false);
-                let direct_ms = median_ms(runs, warmup, || {
-                    det.model().forward(&x)?;
-                    Ok(())
-                });
+                // Interleaved, so a slow phase of the machine hits both alike.
+                let mut times = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+                for i in 0..warmup + runs {
+                    for on in [false, true] {
+                        kernels::set_winograd(on);
+                        let s = Instant::now();
+                        det.model().forward(&x)?;
+                        let ms = s.elapsed().as_secs_f64() * 1000.0;
+                        if i >= warmup {
+                            if on { &mut times.1 } else { &mut times.0 }.push(ms);
+                        }
+                    }
+                }
                 kernels::set_winograd(true);
-                let wino_ms = median_ms(runs, warmup, || {
-                    det.model().forward(&x)?;
-                    Ok(())
-                });
-                kernels::set_winograd(false);
-                let wino_ms = wino_ms?;
+                let (direct_ms, wino_ms) = (median(times.0), median(times.1));
                 winograd.push(format!(
-                    "{label} {w}×{h}: direct {:.1} ms, Winograd {wino_ms:.1} ms; max |Δ| of the outputs {diff:.2e} (boxes in input pixels, scores 0–1)",
-                    direct_ms?
+                    "{label} {w}×{h}: direct {direct_ms:.1} ms, Winograd {wino_ms:.1} ms (interleaved runs); max |Δ| of the outputs {diff:.2e} (boxes in input pixels, scores 0–1)"
+                ));
+            }
+            if (w, h) != (sw, sh) {
+                // Two frames as one batch (what batching camera frames would buy).
+                let x2 = Tensor::cat(&[&x, &x], 0)?;
+                let ms2 = median_ms(runs.div_ceil(2), warmup.min(1), || {
+                    det.model().forward(&x2)?;
+                    Ok(())
+                })?;
+                winograd.push(format!(
+                    "{label} {w}×{h}: batch of 2 {ms2:.1} ms = {:.1} ms per frame, batch of 1 {ms:.1} ms",
+                    ms2 / 2.0
                 ));
             }
             rows.push((label, format!("1×3×{h}×{w}"), ms, Some(gflop)));

@@ -1,9 +1,11 @@
 //! The dense convolution: bands of output rows per thread, one `gemm` per band, the
 //! epilogue fused ([`super`] has the design), and its Tensor-level entry points.
 
-use std::{cell::RefCell, time::Instant};
+use std::{cell::RefCell, sync::OnceLock, time::Instant};
 
 use candle_core::{DType, Result, Tensor};
+
+use crate::winograd::{F2, F4, Variant};
 
 use super::{
     Act, OutPtr, WINOGRAD_MIN_CHANNELS, epilogue, profile, sgemm, split_rows, winograd, with_f32,
@@ -77,13 +79,16 @@ fn im2col(
                 let start = lo + kx - s.pad;
                 row[lo..hi].copy_from_slice(&srow[start..start + (hi - lo)]);
             } else {
-                for (ox, v) in row.iter_mut().enumerate() {
-                    let ix = (ox * s.stride + kx) as isize - s.pad as isize;
-                    *v = if ix >= 0 && (ix as usize) < w {
-                        srow[ix as usize]
-                    } else {
-                        0.0
-                    };
+                // Valid output columns are those with 0 ≤ ox·stride + kx − pad < w: a
+                // strided copy between zero-filled ends, no test per element.
+                let st = s.stride;
+                let lo = s.pad.saturating_sub(kx).div_ceil(st).min(wo);
+                let hi = (w + s.pad).saturating_sub(kx).div_ceil(st).min(wo).max(lo);
+                row[..lo].fill(0.0);
+                row[hi..].fill(0.0);
+                let start = lo * st + kx - s.pad;
+                for (v, x) in row[lo..hi].iter_mut().zip(srow[start..].iter().step_by(st)) {
+                    *v = *x;
                 }
             }
         }
@@ -165,8 +170,20 @@ pub struct FusedConv {
     weight: Vec<f32>,
     bias: Vec<f32>,
     act: Act,
-    /// Winograd filter transform `[16, C_out, C_in]` of a wide stride-1 3×3 convolution.
-    winograd: Option<Vec<f32>>,
+    /// Whether this is a stride-1 3×3 convolution wide enough for Winograd.
+    winograd: bool,
+    /// Its filter transforms `[α², C_out, C_in]` for F(2×2,3×3) and F(4×4,3×3), each built
+    /// on first use (a layer that only ever sees small maps never builds the F(4×4) one).
+    transforms: [OnceLock<Vec<f32>>; 2],
+}
+
+/// The Winograd variant for an output `wo` wide with `c_out` channels: F(4×4,3×3) where a
+/// row has enough tiles for its 36 matmuls to stay efficient, F(2×2,3×3) otherwise
+/// (measured per layer with `examples/wino_probe.rs`: 128→128 at 40×40 F4 2.0–2.4 ms vs
+/// F2 2.4–2.9 ms; 256→256 at 20×20 F2 2.4 ms vs F4 3.1–4.7 ms; 96→24 at 184×288 F2 10.2 ms
+/// vs F4 11.3 ms).
+fn variant(c_out: usize, wo: usize) -> (usize, &'static Variant) {
+    if c_out >= 32 && wo >= 32 { (1, &F4) } else { (0, &F2) }
 }
 
 impl FusedConv {
@@ -190,12 +207,11 @@ impl FusedConv {
             Some(b) => b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?,
             None => vec![0.0; c_out],
         };
-        let winograd = ((kh, kw) == (3, 3)
+        let winograd = (kh, kw) == (3, 3)
             && stride == 1
             && pad <= 1
             && c_in >= WINOGRAD_MIN_CHANNELS
-            && c_out >= WINOGRAD_MIN_CHANNELS)
-            .then(|| crate::winograd::transform_filters(&weight, c_out, c_in));
+            && c_out >= WINOGRAD_MIN_CHANNELS;
         Ok(Self {
             shape: ConvShape {
                 c_in,
@@ -208,6 +224,7 @@ impl FusedConv {
             bias,
             act,
             winograd,
+            transforms: [OnceLock::new(), OnceLock::new()],
         })
     }
 
@@ -222,7 +239,13 @@ impl FusedConv {
     /// # Errors
     /// Shape errors (channel count, residual shape).
     pub fn forward(&self, x: &Tensor, residual: Option<&Tensor>) -> Result<Tensor> {
-        let wino = self.winograd.as_deref().filter(|_| winograd());
+        let s = &self.shape;
+        let wino = (self.winograd && winograd()).then(|| {
+            let (h, w) = x.dims4().map_or((0, 0), |d| (d.2, d.3));
+            let (i, v) = variant(s.c_out, s.out_hw(h, w).1);
+            let u = self.transforms[i].get_or_init(|| v.transform_filters(&self.weight, s.c_out, s.c_in));
+            (v, u.as_slice())
+        });
         run(
             x,
             &self.weight,
@@ -267,7 +290,7 @@ pub fn conv2d(
 fn run(
     x: &Tensor,
     weight: &[f32],
-    winograd: Option<&[f32]>,
+    winograd: Option<(&Variant, &[f32])>,
     bias: &[f32],
     s: &ConvShape,
     act: Act,
@@ -295,8 +318,8 @@ fn run(
                 let xi = &xs[i * c * h * w..(i + 1) * c * h * w];
                 let ri = res.map(|r| &r[i * per_out..(i + 1) * per_out]);
                 match winograd {
-                    Some(u) => {
-                        crate::winograd::conv3x3(xi, (c, h, w), u, s.c_out, s.pad, bias, act, ri, o)
+                    Some((v, u)) => {
+                        v.conv3x3(xi, (c, h, w), u, s.c_out, s.pad, bias, act, ri, o)
                     }
                     None => conv_image(xi, (h, w), weight, bias, s, act, ri, o),
                 }
@@ -311,7 +334,8 @@ fn run(
         }
     })??;
     if let Some(t0) = started {
-        profile::record(s, winograd.is_some(), h, w, n, t0.elapsed().as_secs_f64());
+        let tag = winograd.map(|(v, _)| v.m);
+        profile::record(s, tag, h, w, n, t0.elapsed().as_secs_f64());
     }
     Tensor::from_vec(out, (n, s.c_out, ho, wo), x.device())
 }
@@ -370,15 +394,19 @@ mod tests {
     fn fused_conv_matches_the_definition_for_every_geometry_yolo_uses() -> Result<()> {
         let dev = Device::Cpu;
         for (c_in, c_out, k, stride, pad, h, w) in [
-            (3, 16, 3, 2, 1, 37, 41),  // stem, odd sizes
-            (16, 32, 3, 1, 1, 20, 24), // 3×3 stride 1
-            (32, 24, 1, 1, 0, 19, 23), // pointwise
-            (8, 8, 3, 2, 1, 64, 64),   // many bands
-            (64, 80, 1, 1, 0, 5, 7),   // head
-            (4, 6, 5, 1, 2, 9, 300),   // wide rows, k = 5
-            (64, 64, 3, 1, 1, 13, 10), // Winograd, odd output height
-            (64, 96, 3, 1, 1, 8, 9),   // Winograd, odd output width
-            (80, 64, 3, 1, 0, 9, 12),  // Winograd without padding
+            (3, 16, 3, 2, 1, 37, 41),   // stem, odd sizes
+            (8, 32, 3, 1, 1, 20, 24),   // 3×3 stride 1, direct (too few channels)
+            (5, 7, 3, 2, 0, 15, 16),    // stride 2 without padding
+            (32, 24, 1, 1, 0, 19, 23),  // pointwise
+            (8, 8, 3, 2, 1, 64, 64),    // many bands
+            (64, 80, 1, 1, 0, 5, 7),    // head
+            (4, 6, 5, 1, 2, 9, 300),    // wide rows, k = 5
+            (64, 64, 3, 1, 1, 13, 10),  // Winograd F2, odd output height
+            (64, 96, 3, 1, 1, 8, 9),    // Winograd F2, odd output width
+            (80, 64, 3, 1, 0, 9, 12),   // Winograd F2 without padding
+            (16, 24, 3, 1, 1, 20, 40),  // Winograd F2 (few output channels, wide)
+            (32, 48, 3, 1, 1, 11, 37),  // Winograd F4, partial tiles on both axes
+            (64, 64, 3, 1, 0, 14, 40),  // Winograd F4 without padding
         ] {
             let s = ConvShape {
                 c_in,
@@ -424,7 +452,7 @@ mod tests {
                 }
                 eprintln!(
                     "{s:?} {act:?} winograd {}: max abs difference {worst:e}",
-                    conv.winograd.is_some()
+                    conv.winograd
                 );
             }
         }

@@ -175,13 +175,11 @@ pub(crate) fn split_rows(rows: usize, band: usize, f: impl Fn(usize, usize) + Sy
     }
 }
 
-static WINOGRAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static WINOGRAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
-/// Turns the Winograd path of wide stride-1 3×3 convolutions on or off (default) for the
-/// process. Off by default because it does not win yet: its input and output transforms
-/// are scalar loops, and `visionflow bench` measured the vehicles model 148 ms direct vs
-/// 171 ms Winograd, people 265 vs 292 ms (max |Δ| of the outputs ~1e-3 px); `bench`
-/// reports the comparison on every run.
+/// Turns the Winograd path of stride-1 3×3 convolutions on (default) or off for the
+/// process; `visionflow bench` times both and reports the largest difference of the
+/// models' outputs between them.
 pub fn set_winograd(on: bool) {
     WINOGRAD.store(on, std::sync::atomic::Ordering::Relaxed);
 }
@@ -192,12 +190,12 @@ pub fn winograd() -> bool {
 }
 
 /// Fewest input and output channels for which a stride-1 3×3 convolution runs through
-/// Winograd F(2×2, 3×3): below, its transforms cost more than the 2.25× fewer multiplies
-/// save (measured per layer with `VF_GRAPH_PROFILE`).
-pub const WINOGRAD_MIN_CHANNELS: usize = 64;
+/// Winograd: with fewer, its transforms cost about what the multiplies save (measured per
+/// layer: 16→16 at 320×320 is 1.07× faster, 32→32 at 160×160 1.35×).
+pub const WINOGRAD_MIN_CHANNELS: usize = 16;
 
 /// An output buffer shared by the threads of [`split_rows`] (in [`conv_image`] and
-/// [`crate::winograd::conv3x3`]): each thread writes only the elements of its own output
+/// [`crate::winograd::Variant::conv3x3`]): each thread writes only the elements of its own output
 /// rows (in `conv_image`, its columns `[p0, p0 + n)` of every channel row), so no element is
 /// written by two threads, and the buffer's `&mut` borrow outlives the scoped threads.
 #[derive(Clone, Copy)]

@@ -35,8 +35,8 @@ pub fn set_enabled(on: bool) {
     ON.store(on, Ordering::Relaxed);
 }
 
-/// Adds one pass.
-pub fn record(s: &ConvShape, winograd: bool, h: usize, w: usize, n: usize, secs: f64) {
+/// Adds one pass (`winograd`: the output tile side m of the Winograd F(m×m,3×3) used).
+pub fn record(s: &ConvShape, winograd: Option<usize>, h: usize, w: usize, n: usize, secs: f64) {
     let key = format!(
         "conv {}x{} s{} {:>4}->{:<4} @{h}x{w}{}",
         s.k.0,
@@ -44,7 +44,7 @@ pub fn record(s: &ConvShape, winograd: bool, h: usize, w: usize, n: usize, secs:
         s.stride,
         s.c_in,
         s.c_out,
-        if winograd { " wino" } else { "" }
+        winograd.map_or(String::new(), |m| format!(" F{m}"))
     );
     if let Ok(mut t) = TABLE.lock() {
         let e = t.entry(key).or_default();
