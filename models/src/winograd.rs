@@ -171,7 +171,6 @@ impl Variant {
             });
         });
     }
-
 }
 
 /// The transforms of one variant as straight-line code on one column of a tile, so a

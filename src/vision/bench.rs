@@ -74,7 +74,7 @@ fn conv_gflop(name: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Res
             "{name}: {total:.2} GFLOP in {:.1} ms of convolutions",
             secs * 1e3
         );
-        for (k, e) in table.iter().take(45) {
+        for (k, e) in table.iter().take(15) {
             eprintln!(
                 "  {k:<36} ×{:<3} {:>7.2} ms {:>6.3} GFLOP {:>6.1} GFLOP/s",
                 e.calls,

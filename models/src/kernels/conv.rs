@@ -177,13 +177,21 @@ pub struct FusedConv {
     transforms: [OnceLock<Vec<f32>>; 2],
 }
 
-/// The Winograd variant for an output `wo` wide with `c_out` channels: F(4×4,3×3) where a
-/// row has enough tiles for its 36 matmuls to stay efficient, F(2×2,3×3) otherwise
-/// (measured per layer with `examples/wino_probe.rs`: 128→128 at 40×40 F4 2.0–2.4 ms vs
-/// F2 2.4–2.9 ms; 256→256 at 20×20 F2 2.4 ms vs F4 3.1–4.7 ms; 96→24 at 184×288 F2 10.2 ms
-/// vs F4 11.3 ms).
-fn variant(c_out: usize, wo: usize) -> (usize, &'static Variant) {
-    if c_out >= 32 && wo >= 32 { (1, &F4) } else { (0, &F2) }
+/// The Winograd variant for an `h × w` input, if any: none for a small convolution (below
+/// 50 MFLOP the transforms' fixed costs eat the gain: 32→32 at 40×40 and 64→64 at 20×20
+/// run as fast or faster directly), F(4×4,3×3) where an output row has enough tiles for its
+/// 36 matmuls to stay efficient, F(2×2,3×3) otherwise (measured per layer with
+/// `examples/wino_probe.rs`: 128→128 at 40×40 F4 2.0–2.4 ms vs F2 2.4–2.9 ms; 256→256 at
+/// 20×20 F2 2.4 ms vs F4 3.1–4.7 ms; 96→24 at 184×288 F2 10.2 ms vs F4 11.3 ms).
+fn variant(s: &ConvShape, h: usize, w: usize) -> Option<(usize, &'static Variant)> {
+    let wo = s.out_hw(h, w).1;
+    if s.flops(h, w) < 50e6 {
+        None
+    } else if s.c_out >= 32 && wo >= 32 {
+        Some((1, &F4))
+    } else {
+        Some((0, &F2))
+    }
 }
 
 impl FusedConv {
@@ -240,12 +248,15 @@ impl FusedConv {
     /// Shape errors (channel count, residual shape).
     pub fn forward(&self, x: &Tensor, residual: Option<&Tensor>) -> Result<Tensor> {
         let s = &self.shape;
-        let wino = (self.winograd && winograd()).then(|| {
-            let (h, w) = x.dims4().map_or((0, 0), |d| (d.2, d.3));
-            let (i, v) = variant(s.c_out, s.out_hw(h, w).1);
-            let u = self.transforms[i].get_or_init(|| v.transform_filters(&self.weight, s.c_out, s.c_in));
-            (v, u.as_slice())
-        });
+        let (h, w) = x.dims4().map_or((0, 0), |d| (d.2, d.3));
+        let wino = (self.winograd && winograd())
+            .then(|| variant(s, h, w))
+            .flatten()
+            .map(|(i, v)| {
+                let u = self.transforms[i]
+                    .get_or_init(|| v.transform_filters(&self.weight, s.c_out, s.c_in));
+                (v, u.as_slice())
+            });
         run(
             x,
             &self.weight,
@@ -318,9 +329,7 @@ fn run(
                 let xi = &xs[i * c * h * w..(i + 1) * c * h * w];
                 let ri = res.map(|r| &r[i * per_out..(i + 1) * per_out]);
                 match winograd {
-                    Some((v, u)) => {
-                        v.conv3x3(xi, (c, h, w), u, s.c_out, s.pad, bias, act, ri, o)
-                    }
+                    Some((v, u)) => v.conv3x3(xi, (c, h, w), u, s.c_out, s.pad, bias, act, ri, o),
                     None => conv_image(xi, (h, w), weight, bias, s, act, ri, o),
                 }
             }
@@ -394,19 +403,17 @@ mod tests {
     fn fused_conv_matches_the_definition_for_every_geometry_yolo_uses() -> Result<()> {
         let dev = Device::Cpu;
         for (c_in, c_out, k, stride, pad, h, w) in [
-            (3, 16, 3, 2, 1, 37, 41),   // stem, odd sizes
-            (8, 32, 3, 1, 1, 20, 24),   // 3×3 stride 1, direct (too few channels)
-            (5, 7, 3, 2, 0, 15, 16),    // stride 2 without padding
-            (32, 24, 1, 1, 0, 19, 23),  // pointwise
-            (8, 8, 3, 2, 1, 64, 64),    // many bands
-            (64, 80, 1, 1, 0, 5, 7),    // head
-            (4, 6, 5, 1, 2, 9, 300),    // wide rows, k = 5
-            (64, 64, 3, 1, 1, 13, 10),  // Winograd F2, odd output height
-            (64, 96, 3, 1, 1, 8, 9),    // Winograd F2, odd output width
-            (80, 64, 3, 1, 0, 9, 12),   // Winograd F2 without padding
-            (16, 24, 3, 1, 1, 20, 40),  // Winograd F2 (few output channels, wide)
-            (32, 48, 3, 1, 1, 11, 37),  // Winograd F4, partial tiles on both axes
-            (64, 64, 3, 1, 0, 14, 40),  // Winograd F4 without padding
+            (3, 16, 3, 2, 1, 37, 41),    // stem, odd sizes
+            (8, 32, 3, 1, 1, 20, 24),    // 3×3 stride 1, direct (too few channels)
+            (5, 7, 3, 2, 0, 15, 16),     // stride 2 without padding
+            (32, 24, 1, 1, 0, 19, 23),   // pointwise
+            (8, 8, 3, 2, 1, 64, 64),     // many bands
+            (64, 80, 1, 1, 0, 5, 7),     // head
+            (4, 6, 5, 1, 2, 9, 300),     // wide rows, k = 5
+            (64, 64, 3, 1, 1, 13, 10),   // odd output height
+            (80, 64, 3, 1, 0, 9, 12),    // no padding
+            (64, 64, 3, 1, 1, 40, 40),   // Winograd F4 (above 50 MFLOP)
+            (128, 128, 3, 1, 1, 15, 21), // Winograd F2 (narrow output)
         ] {
             let s = ConvShape {
                 c_in,
@@ -451,11 +458,58 @@ mod tests {
                     }
                 }
                 eprintln!(
-                    "{s:?} {act:?} winograd {}: max abs difference {worst:e}",
-                    conv.winograd
+                    "{s:?} {act:?} {:?}: max abs difference {worst:e}",
+                    variant(&s, h, w).map(|v| v.1.m)
                 );
             }
         }
         Ok(())
+    }
+
+    #[test]
+    fn both_winograd_variants_match_the_definition() {
+        for (c_in, c_out, pad, h, w) in [
+            (16, 24, 1, 20, 40), // few channels, wide
+            (32, 48, 1, 11, 37), // partial tiles on both axes
+            (64, 96, 1, 8, 9),   // odd output width
+            (64, 64, 0, 14, 40), // no padding
+            (24, 16, 0, 4, 3),   // one partial tile
+        ] {
+            let s = ConvShape {
+                c_in,
+                c_out,
+                k: (3, 3),
+                stride: 1,
+                pad,
+            };
+            let xs = data(c_in * h * w, 7);
+            let wt = data(c_out * c_in * 9, 11);
+            let b = data(c_out, 13);
+            let (ho, wo) = s.out_hw(h, w);
+            let res = data(c_out * ho * wo, 17);
+            let want = reference(&xs, (h, w), &wt, &b, &s);
+            for v in [&F2, &F4] {
+                let u = v.transform_filters(&wt, c_out, c_in);
+                let mut y = vec![f32::NAN; c_out * ho * wo];
+                v.conv3x3(
+                    &xs,
+                    (c_in, h, w),
+                    &u,
+                    c_out,
+                    pad,
+                    &b,
+                    Act::Silu,
+                    Some(&res),
+                    &mut y,
+                );
+                let mut worst = 0f32;
+                for (j, (got, z)) in y.iter().zip(&want).enumerate() {
+                    let a = z / (1.0 + (-z).exp()) + res[j];
+                    worst = worst.max((got - a).abs());
+                }
+                eprintln!("{s:?} F{}: max abs difference {worst:e}", v.m);
+                assert!(worst < 1e-4, "{s:?} F{}: {worst}", v.m);
+            }
+        }
     }
 }
