@@ -55,6 +55,9 @@ pub struct BenchCmd {
     /// Untimed warm-up runs.
     #[arg(long, default_value_t = 3)]
     pub warmup: usize,
+    /// Alternating rounds of candle and ONNX Runtime (medians over rounds).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
     /// Sample images (scripts/fetch-samples.py) [default: DATA_DIR/samples].
     #[arg(long, value_name = "DIR")]
     pub samples: Option<PathBuf>,
@@ -278,7 +281,8 @@ fn vision_command(cli: &Cli) -> ExitCode {
                 .samples
                 .clone()
                 .unwrap_or_else(|| settings.data_dir.join("samples"));
-            crate::vision::bench::run(&models_dir, &samples, b.runs.max(1), b.warmup).map(|()| true)
+            crate::vision::bench::run(&models_dir, &samples, b.runs.max(1), b.warmup, b.rounds)
+                .map(|()| true)
         }
         _ => Ok(true),
     };

@@ -87,7 +87,21 @@ fn conv_gflop(name: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Res
     Ok(total)
 }
 
+/// One timed case: a label, its input, the pass, its convolution GFLOP.
+struct Case<'a> {
+    label: String,
+    input: String,
+    pass: Box<dyn Fn() -> anyhow::Result<()> + 'a>,
+    gflop: Option<f64>,
+    /// Key of the ONNX Runtime side's answer, when it has one.
+    ort_key: Option<&'static str>,
+}
+
 /// Runs the benchmark and prints the table.
+///
+/// The candle cases and the ONNX Runtime script run in `rounds` alternating rounds (this
+/// machine's speed drifts by ±20 % over minutes); each number is the median over the
+/// rounds of the round's median, and the ratio column gives the range of the rounds' ratios.
 ///
 /// # Errors
 /// Missing models or samples.
@@ -96,76 +110,75 @@ pub fn run(
     samples_dir: &Path,
     runs: usize,
     warmup: usize,
+    rounds: usize,
 ) -> anyhow::Result<()> {
     let device = Device::Cpu;
     let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     let registry = ModelRegistry::new(models_dir);
-    let mut rows: Vec<(String, String, f64, Option<f64>)> = Vec::new();
-    let mut winograd: Vec<String> = Vec::new(); // Winograd and batch lines
-
+    let rounds = rounds.max(1);
     let bus =
         images::open(&samples_dir.join("bus.jpg")).context("bus.jpg (scripts/fetch-samples.py)")?;
-    for name in ["vehicles", "people"] {
-        let det = YoloDetector::load(&registry.resolve(name)?, &device)?;
+    let car = images::open(&samples_dir.join("rear_car.png"))
+        .context("rear_car.png (scripts/fetch-samples.py)")?;
+    let dets = [
+        (
+            "vehicles",
+            YoloDetector::load(&registry.resolve("vehicles")?, &device)?,
+        ),
+        (
+            "people",
+            YoloDetector::load(&registry.resolve("people")?, &device)?,
+        ),
+    ];
+    let alpr = Alpr::new(
+        YoloDetector::load(&registry.resolve("vehicles")?, &device)?,
+        load_ocr(models_dir, &device)?,
+    );
+    let mut notes: Vec<String> = Vec::new(); // Winograd and batch lines
+    let mut cases: Vec<Case> = Vec::new();
+    for (name, det) in &dets {
         let [sh, sw] = det.info().imgsz;
         let (rw, rh) = det.input_size(bus.width, bus.height);
-        for (label, w, h) in [(name.to_owned(), sw, sh), (format!("{name} rect"), rw, rh)] {
+        for (label, w, h) in [
+            ((*name).to_owned(), sw, sh),
+            (format!("{name} rect"), rw, rh),
+        ] {
             let (input, _) =
                 visionflow_models::preprocess::letterbox(&bus.data, bus.width, bus.height, w, h);
             let x = Tensor::from_vec(input, (1, 3, h, w), &device)?;
-            let ms = median_ms(runs, warmup, || {
-                det.model().forward(&x)?;
-                Ok(())
-            })?;
             let gflop = conv_gflop(&label, || {
                 det.model().forward(&x)?;
                 Ok(())
             })?;
             if (w, h) == (sw, sh) {
-                // Winograd against the direct path on the same input.
-                let out = |on: bool| -> anyhow::Result<Vec<f32>> {
-                    kernels::set_winograd(on);
-                    let p = det.model().forward(&x)?.preds;
-                    Ok(p.flatten_all()?.to_vec1::<f32>()?)
-                };
-                let (wino, direct) = (out(true)?, out(false)?);
-                let diff = direct
-                    .iter()
-                    .zip(&wino)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
-                // Interleaved, so a slow phase of the machine hits both alike.
-                let mut times = (Vec::with_capacity(runs), Vec::with_capacity(runs));
-                for i in 0..warmup + runs {
-                    for on in [false, true] {
-                        kernels::set_winograd(on);
-                        let s = Instant::now();
-                        det.model().forward(&x)?;
-                        let ms = s.elapsed().as_secs_f64() * 1000.0;
-                        if i >= warmup {
-                            if on { &mut times.1 } else { &mut times.0 }.push(ms);
-                        }
-                    }
-                }
-                kernels::set_winograd(true);
-                let (direct_ms, wino_ms) = (median(times.0), median(times.1));
-                winograd.push(format!(
-                    "{label} {w}×{h}: direct {direct_ms:.1} ms, Winograd {wino_ms:.1} ms (interleaved runs); max |Δ| of the outputs {diff:.2e} (boxes in input pixels, scores 0–1)"
-                ));
-            }
-            if (w, h) != (sw, sh) {
+                notes.push(winograd_line(&label, det, &x, runs, warmup)?);
+            } else {
                 // Two frames as one batch (what batching camera frames would buy).
                 let x2 = Tensor::cat(&[&x, &x], 0)?;
                 let ms2 = median_ms(runs.div_ceil(2), warmup.min(1), || {
                     det.model().forward(&x2)?;
                     Ok(())
                 })?;
-                winograd.push(format!(
-                    "{label} {w}×{h}: batch of 2 {ms2:.1} ms = {:.1} ms per frame, batch of 1 {ms:.1} ms",
+                let ms1 = median_ms(runs.div_ceil(2), warmup.min(1), || {
+                    det.model().forward(&x)?;
+                    Ok(())
+                })?;
+                notes.push(format!(
+                    "{label} {w}×{h}: batch of 2 {ms2:.1} ms = {:.1} ms per frame, batch of 1 {ms1:.1} ms",
                     ms2 / 2.0
                 ));
             }
-            rows.push((label, format!("1×3×{h}×{w}"), ms, Some(gflop)));
+            let square = (w, h) == (sw, sh);
+            cases.push(Case {
+                label,
+                input: format!("1×3×{h}×{w}"),
+                pass: Box::new(move || {
+                    det.model().forward(&x)?;
+                    Ok(())
+                }),
+                gflop: Some(gflop),
+                ort_key: square.then_some(*name),
+            });
         }
     }
     for (name, shape) in [
@@ -175,38 +188,159 @@ pub fn run(
         let onnx = OnnxModel::load(&models_dir.join(name).join(super::registry::SOURCE_FILE))?;
         let g = OnnxGraph::new(&onnx, &device)?;
         let x = Tensor::randn(0f32, 1.0, shape.to_vec(), &device)?;
-        let ms = median_ms(runs, warmup, || {
-            g.run(&x)?;
-            Ok(())
-        })?;
         let gflop = conv_gflop(name, || {
             g.run(&x)?;
             Ok(())
         })?;
-        rows.push((
-            name.into(),
-            format!("{}×{}×{}×{}", shape[0], shape[1], shape[2], shape[3]),
-            ms,
-            Some(gflop),
-        ));
+        cases.push(Case {
+            label: name.into(),
+            input: format!("{}×{}×{}×{}", shape[0], shape[1], shape[2], shape[3]),
+            pass: Box::new(move || {
+                g.run(&x)?;
+                Ok(())
+            }),
+            gflop: Some(gflop),
+            ort_key: Some(name),
+        });
     }
-    let car = images::open(&samples_dir.join("rear_car.png"))
-        .context("rear_car.png (scripts/fetch-samples.py)")?;
-    let alpr = Alpr::new(
-        YoloDetector::load(&registry.resolve("vehicles")?, &device)?,
-        load_ocr(models_dir, &device)?,
-    );
-    let ms = median_ms((runs / 4).max(3), 1, || {
-        alpr.read(&car.data, car.width, car.height)?;
-        Ok(())
-    })?;
-    rows.push((
-        "alpr pipeline".into(),
-        format!("rear_car.png {}×{}", car.width, car.height),
-        ms,
-        None,
-    ));
+    cases.push(Case {
+        label: "alpr pipeline".into(),
+        input: format!("rear_car.png {}×{}", car.width, car.height),
+        pass: Box::new(|| {
+            alpr.read(&car.data, car.width, car.height)?;
+            Ok(())
+        }),
+        gflop: None,
+        ort_key: Some("alpr"),
+    });
+    let alpr_runs = (runs / 4).max(3);
 
+    // Alternating rounds: every candle case, then the ONNX Runtime script.
+    let mut candle: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+    let mut ort: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+    let mut runtime = None;
+    for _ in 0..rounds {
+        for (case, times) in cases.iter().zip(&mut candle) {
+            let n = if case.gflop.is_some() {
+                runs
+            } else {
+                alpr_runs
+            };
+            times.push(median_ms(n, warmup, &case.pass)?);
+        }
+        let Some(answer) = ort_round(models_dir, samples_dir, runs, warmup, threads) else {
+            continue;
+        };
+        runtime = answer["runtime"].as_str().map(str::to_owned);
+        for (case, times) in cases.iter().zip(&mut ort) {
+            if let Some(ms) = case.ort_key.and_then(|k| answer[k].as_f64()) {
+                times.push(ms);
+            }
+        }
+    }
+    println!(
+        "candle 0.11 vs {} — {threads} threads, {rounds} alternating rounds of the median of {runs} runs after {warmup} warm-ups (ALPR: {alpr_runs} runs); median over rounds",
+        runtime.as_deref().unwrap_or("ONNX Runtime (not available)"),
+    );
+    println!(
+        "{:<15} {:<24} {:>9} {:>8} {:>7} {:>13} {:>7} {:>8} {:>6}",
+        "model",
+        "input",
+        "candle ms",
+        "ORT ms",
+        "ratio",
+        "rounds' range",
+        "GFLOP",
+        "GFLOP/s",
+        "peak"
+    );
+    for ((case, c), o) in cases.iter().zip(candle).zip(ort) {
+        let ms = median(c.clone());
+        let (om, ratio, range) = if o.len() == c.len() {
+            let ratios: Vec<f64> = c.iter().zip(&o).map(|(c, o)| c / o).collect();
+            let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = ratios.iter().copied().fold(0f64, f64::max);
+            let om = median(o);
+            (
+                format!("{om:.1}"),
+                format!("{:.2}×", ms / om),
+                format!("{lo:.2}–{hi:.2}×"),
+            )
+        } else {
+            ("-".into(), "-".into(), "-".into())
+        };
+        let (g, rate, peak) = match case.gflop {
+            Some(g) => (
+                format!("{g:.2}"),
+                format!("{:.1}", g / (ms / 1e3)),
+                format!("{:.0} %", 100.0 * g / (ms / 1e3) / PEAK_GFLOPS),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        println!(
+            "{:<15} {:<24} {ms:>9.1} {om:>8} {ratio:>7} {range:>13} {g:>7} {rate:>8} {peak:>6}",
+            case.label, case.input
+        );
+    }
+    println!(
+        "peak: ~{PEAK_GFLOPS:.0} GFLOP/s fp32 on {threads} threads; GFLOP counts dense convolutions only"
+    );
+    for line in notes {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Winograd against the direct path on the same input, runs interleaved so a slow phase
+/// of the machine hits both alike, with the largest difference of the outputs.
+fn winograd_line(
+    label: &str,
+    det: &YoloDetector,
+    x: &Tensor,
+    runs: usize,
+    warmup: usize,
+) -> anyhow::Result<String> {
+    let out = |on: bool| -> anyhow::Result<Vec<f32>> {
+        kernels::set_winograd(on);
+        let p = det.model().forward(x)?.preds;
+        Ok(p.flatten_all()?.to_vec1::<f32>()?)
+    };
+    let (wino, direct) = (out(true)?, out(false)?);
+    let diff = direct
+        .iter()
+        .zip(&wino)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    let mut times = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for i in 0..warmup + runs {
+        for on in [false, true] {
+            kernels::set_winograd(on);
+            let s = Instant::now();
+            det.model().forward(x)?;
+            let ms = s.elapsed().as_secs_f64() * 1000.0;
+            if i >= warmup {
+                if on { &mut times.1 } else { &mut times.0 }.push(ms);
+            }
+        }
+    }
+    kernels::set_winograd(true);
+    let (direct_ms, wino_ms) = (median(times.0), median(times.1));
+    let [h, w] = x.dims()[2..] else {
+        anyhow::bail!("input is not NCHW")
+    };
+    Ok(format!(
+        "{label} {w}×{h}: direct {direct_ms:.1} ms, Winograd {wino_ms:.1} ms (interleaved runs); max |Δ| of the outputs {diff:.2e} (boxes in input pixels, scores 0–1)"
+    ))
+}
+
+/// One run of `scripts/bench_ort.py` (its JSON answer), or `None` with the reason on stderr.
+fn ort_round(
+    models_dir: &Path,
+    samples_dir: &Path,
+    runs: usize,
+    warmup: usize,
+    threads: usize,
+) -> Option<serde_json::Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_ort.py");
     let ort = Command::new(std::env::var("VISIONFLOW_PYTHON").unwrap_or_else(|_| "python3".into()))
         .arg(&script)
@@ -216,7 +350,7 @@ pub fn run(
         .arg(warmup.to_string())
         .arg(threads.to_string())
         .output();
-    let ort: Option<serde_json::Value> = match ort {
+    match ort {
         Ok(o) if o.status.success() => serde_json::from_slice(&o.stdout).ok(),
         Ok(o) => {
             eprintln!(
@@ -232,44 +366,5 @@ pub fn run(
             eprintln!("ONNX Runtime side not run: {e}");
             None
         }
-    };
-    println!(
-        "candle 0.11 vs {} — {threads} threads, median of {runs} runs after {warmup} warm-ups (ALPR: {} runs)",
-        ort.as_ref()
-            .and_then(|o| o["runtime"].as_str())
-            .unwrap_or("ONNX Runtime (not available)"),
-        (runs / 4).max(3)
-    );
-    println!(
-        "{:<15} {:<24} {:>9} {:>8} {:>7} {:>7} {:>8} {:>6}",
-        "model", "input", "candle ms", "ORT ms", "ratio", "GFLOP", "GFLOP/s", "peak"
-    );
-    for (name, input, ms, gflop) in rows {
-        let key = if name == "alpr pipeline" {
-            "alpr"
-        } else {
-            name.as_str()
-        };
-        let ort_ms = ort.as_ref().and_then(|o| o[key].as_f64());
-        let (o, ratio) = match ort_ms {
-            Some(o) => (format!("{o:.1}"), format!("{:.2}×", ms / o)),
-            None => ("-".into(), "-".into()),
-        };
-        let (g, rate, peak) = match gflop {
-            Some(g) => (
-                format!("{g:.2}"),
-                format!("{:.1}", g / (ms / 1e3)),
-                format!("{:.0} %", 100.0 * g / (ms / 1e3) / PEAK_GFLOPS),
-            ),
-            None => ("-".into(), "-".into(), "-".into()),
-        };
-        println!("{name:<15} {input:<24} {ms:>9.1} {o:>8} {ratio:>7} {g:>7} {rate:>8} {peak:>6}");
     }
-    println!(
-        "peak: ~{PEAK_GFLOPS:.0} GFLOP/s fp32 on {threads} threads; GFLOP counts dense convolutions only"
-    );
-    for line in winograd {
-        println!("{line}");
-    }
-    Ok(())
 }
