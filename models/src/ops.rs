@@ -86,29 +86,10 @@ pub fn depthwise_fused(
                             padded[at..at + wd].copy_from_slice(row);
                         }
                         let k = &ws[ch * kh * kw..(ch + 1) * kh * kw];
-                        for (oy, drow) in dst.chunks_mut(ow).enumerate() {
-                            for ky in 0..kh {
-                                let prow = &padded[(oy * sh + ky) * pw..(oy * sh + ky + 1) * pw];
-                                for kx in 0..kw {
-                                    let kv = k[ky * kw + kx];
-                                    if sw == 1 {
-                                        for (d, v) in drow.iter_mut().zip(&prow[kx..kx + ow]) {
-                                            *d += kv * v;
-                                        }
-                                    } else {
-                                        for (ox, d) in drow.iter_mut().enumerate() {
-                                            *d += kv * prow[ox * sw + kx];
-                                        }
-                                    }
-                                }
-                            }
-                        }
+                        stencil_any(&padded, pw, k, (kh, kw), (sh, sw), ow, dst);
                         let b = bias.map_or(0.0, |b| b[ch]);
                         match act {
-                            crate::kernels::Act::Silu => {
-                                dst.iter_mut()
-                                    .for_each(|v| *v = crate::kernels::silu(*v + b));
-                            }
+                            crate::kernels::Act::Silu => crate::kernels::silu_bias(dst, b),
                             crate::kernels::Act::Linear if b != 0.0 => {
                                 dst.iter_mut().for_each(|v| *v += b);
                             }
@@ -120,6 +101,74 @@ pub fn depthwise_fused(
         })
     })?;
     Tensor::from_vec(out, (n, c, oh, ow), x.device())
+}
+
+/// One depthwise output plane: `dst [oh, ow] += Σ taps k[ky, kx] · padded[oy·sh + ky, ox·sw
+/// + kx]`, tap by tap over whole output rows (the order of the scalar stencil).
+#[inline(always)]
+fn stencil(
+    padded: &[f32],
+    pw: usize,
+    k: &[f32],
+    (kh, kw): (usize, usize),
+    (sh, sw): (usize, usize),
+    ow: usize,
+    dst: &mut [f32],
+) {
+    for (oy, drow) in dst.chunks_mut(ow).enumerate() {
+        for ky in 0..kh {
+            let prow = &padded[(oy * sh + ky) * pw..(oy * sh + ky + 1) * pw];
+            for kx in 0..kw {
+                let kv = k[ky * kw + kx];
+                if sw == 1 {
+                    for (d, v) in drow.iter_mut().zip(&prow[kx..kx + ow]) {
+                        *d += kv * v;
+                    }
+                } else {
+                    for (ox, d) in drow.iter_mut().enumerate() {
+                        *d += kv * prow[ox * sw + kx];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`stencil`], compiled for AVX-512 where the CPU has it (the crate is built for baseline
+/// x86-64; see [`crate::kernels::silu_bias`]).
+fn stencil_any(
+    padded: &[f32],
+    pw: usize,
+    k: &[f32],
+    kdims: (usize, usize),
+    strides: (usize, usize),
+    ow: usize,
+    dst: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above).
+        #[allow(unsafe_code)]
+        unsafe {
+            stencil_avx512(padded, pw, k, kdims, strides, ow, dst);
+        }
+        return;
+    }
+    stencil(padded, pw, k, kdims, strides, ow, dst);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn stencil_avx512(
+    padded: &[f32],
+    pw: usize,
+    k: &[f32],
+    kdims: (usize, usize),
+    strides: (usize, usize),
+    ow: usize,
+    dst: &mut [f32],
+) {
+    stencil(padded, pw, k, kdims, strides, ow, dst);
 }
 
 /// HardSwish as ONNX graphs spell it, `x · clip(x + 3, 0, 6) / 6`, in one pass (same f32

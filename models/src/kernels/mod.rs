@@ -50,14 +50,17 @@ const ROUND: f32 = 12_582_912.0;
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
+    // t's low mantissa bits hold n + 2²² (|n| ≤ 127): integer n without a float→int
+    // conversion, which keeps the loops over this function vectorised.
+    let t = x * LOG2_E + ROUND;
+    let n = t - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2ⁿ: (n + 127) in the exponent field; t.to_bits() − ROUND.to_bits() is n.
+    let scale = f32::from_bits((t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127)) << 23);
     p * scale
 }
 
@@ -65,6 +68,32 @@ pub fn exp(x: f32) -> f32 {
 #[inline(always)]
 pub fn silu(x: f32) -> f32 {
     x / (1.0 + exp(-x))
+}
+
+/// `v ← silu(v + bias)` over a slice: the loop [`silu`] was written for, compiled twice —
+/// for AVX-512 (16 lanes, chosen at run time where the CPU has it, as the `gemm` crate
+/// does) and for the baseline x86-64 target (SSE2) — since the crate is built for the
+/// baseline. Measured on 1.6 M values, one thread: 1.25 ns per value baseline, 0.45 ns
+/// AVX-512 (`examples/pw_probe.rs`); a 48→64 pointwise conv at 160×160 with SiLU went from
+/// 3.57 to 1.22 ms.
+pub fn silu_bias(v: &mut [f32], bias: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above).
+        #[allow(unsafe_code)]
+        unsafe {
+            silu_bias_avx512(v, bias);
+        }
+        return;
+    }
+    v.iter_mut().for_each(|x| *x = silu(*x + bias));
+}
+
+/// [`silu_bias`]'s loop compiled with AVX-512F enabled.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn silu_bias_avx512(v: &mut [f32], bias: f32) {
+    v.iter_mut().for_each(|x| *x = silu(*x + bias));
 }
 
 /// `bias`, activation and `residual` applied in place to one band of `out`: row `o` is the
@@ -82,7 +111,7 @@ fn epilogue(
     for (o, b) in bias.iter().enumerate() {
         let row = out.row(at + o * stride, len);
         match act {
-            Act::Silu => row.iter_mut().for_each(|v| *v = silu(*v + b)),
+            Act::Silu => silu_bias(row, *b),
             Act::Linear => row.iter_mut().for_each(|v| *v += b),
         }
         if let Some(r) = residual {
