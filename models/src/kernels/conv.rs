@@ -179,15 +179,16 @@ pub struct FusedConv {
 
 /// The Winograd variant for an `h × w` input, if any: none for a small convolution (below
 /// 50 MFLOP the transforms' fixed costs eat the gain: 32→32 at 40×40 and 64→64 at 20×20
-/// run as fast or faster directly), F(4×4,3×3) where an output row has enough tiles for its
-/// 36 matmuls to stay efficient, F(2×2,3×3) otherwise (measured per layer with
-/// `examples/wino_probe.rs`: 128→128 at 40×40 F4 2.0–2.4 ms vs F2 2.4–2.9 ms; 256→256 at
-/// 20×20 F2 2.4 ms vs F4 3.1–4.7 ms; 96→24 at 184×288 F2 10.2 ms vs F4 11.3 ms).
+/// run as fast or faster directly), F(4×4,3×3) for large layers whose output rows have
+/// enough tiles for its 36 matmuls to stay efficient, F(2×2,3×3) otherwise (measured per
+/// layer with `examples/wino_probe.rs`, AVX-512 transforms: 128→128 at 40×40 F4 1.9 ms vs
+/// F2 2.6 ms; 64→64 at 40×40 (118 MFLOP) F2 0.8 ms vs F4 1.0 ms; 256→256 at 20×20 F2
+/// 2.4 ms vs F4 3.1 ms; 96→24 at 184×288 F2 9.6 ms vs F4 10.8 ms).
 fn variant(s: &ConvShape, h: usize, w: usize) -> Option<(usize, &'static Variant)> {
     let wo = s.out_hw(h, w).1;
     if s.flops(h, w) < 50e6 {
         None
-    } else if s.c_out >= 32 && wo >= 32 {
+    } else if s.c_out >= 32 && wo >= 32 && s.flops(h, w) >= 200e6 {
         Some((1, &F4))
     } else {
         Some((0, &F2))
@@ -412,7 +413,8 @@ mod tests {
             (4, 6, 5, 1, 2, 9, 300),     // wide rows, k = 5
             (64, 64, 3, 1, 1, 13, 10),   // odd output height
             (80, 64, 3, 1, 0, 9, 12),    // no padding
-            (64, 64, 3, 1, 1, 40, 40),   // Winograd F4 (above 50 MFLOP)
+            (64, 64, 3, 1, 1, 40, 40),   // Winograd F2 (above 50 MFLOP)
+            (48, 64, 3, 1, 1, 60, 64),   // Winograd F4 (above 200 MFLOP)
             (128, 128, 3, 1, 1, 15, 21), // Winograd F2 (narrow output)
         ] {
             let s = ConvShape {
