@@ -86,7 +86,9 @@ pub fn depthwise_fused(
                             padded[at..at + wd].copy_from_slice(row);
                         }
                         let k = &ws[ch * kh * kw..(ch + 1) * kh * kw];
-                        stencil_any(&padded, pw, k, (kh, kw), (sh, sw), ow, dst);
+                        crate::kernels::with_avx512(|| {
+                            stencil(&padded, pw, k, (kh, kw), (sh, sw), ow, dst);
+                        });
                         let b = bias.map_or(0.0, |b| b[ch]);
                         match act {
                             crate::kernels::Act::Silu => crate::kernels::silu_bias(dst, b),
@@ -132,43 +134,6 @@ fn stencil(
             }
         }
     }
-}
-
-/// [`stencil`], compiled for AVX-512 where the CPU has it (the crate is built for baseline
-/// x86-64; see [`crate::kernels::silu_bias`]).
-fn stencil_any(
-    padded: &[f32],
-    pw: usize,
-    k: &[f32],
-    kdims: (usize, usize),
-    strides: (usize, usize),
-    ow: usize,
-    dst: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked just above).
-        #[allow(unsafe_code)]
-        unsafe {
-            stencil_avx512(padded, pw, k, kdims, strides, ow, dst);
-        }
-        return;
-    }
-    stencil(padded, pw, k, kdims, strides, ow, dst);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn stencil_avx512(
-    padded: &[f32],
-    pw: usize,
-    k: &[f32],
-    kdims: (usize, usize),
-    strides: (usize, usize),
-    ow: usize,
-    dst: &mut [f32],
-) {
-    stencil(padded, pw, k, kdims, strides, ow, dst);
 }
 
 /// HardSwish as ONNX graphs spell it, `x · clip(x + 3, 0, 6) / 6`, in one pass (same f32

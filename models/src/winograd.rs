@@ -15,7 +15,7 @@
 
 use std::cell::RefCell;
 
-use crate::kernels::{Act, OutPtr, silu_bias, split_rows};
+use crate::kernels::{Act, OutPtr, silu_bias, split_rows, with_avx512};
 
 /// One Winograd algorithm: output tile `m`, input tile `α = m + 2`, and its matrices
 /// (row-major): `Bᵀ [α, α]`, `G [α, 3]`, `Aᵀ [m, α]`.
@@ -143,8 +143,12 @@ impl Variant {
                     }
                     let band_tiles = (ty0, ty1, tw);
                     match m {
-                        2 => input_any::<T2, 2, 4>(x, (c_in, h, w), pad, band_tiles, n, v),
-                        _ => input_any::<T4, 4, 6>(x, (c_in, h, w), pad, band_tiles, n, v),
+                        2 => with_avx512(|| {
+                            input_transform::<T2, 2, 4>(x, (c_in, h, w), pad, band_tiles, n, v)
+                        }),
+                        _ => with_avx512(|| {
+                            input_transform::<T4, 4, 6>(x, (c_in, h, w), pad, band_tiles, n, v)
+                        }),
                     }
                     for xi in 0..a * a {
                         crate::kernels::sgemm_into(
@@ -159,12 +163,16 @@ impl Variant {
                     }
                     let dims = (c_out, ho, wo);
                     match m {
-                        2 => output_any::<T2, 2, 4>(
-                            mm, dims, band_tiles, n, bias, act, residual, out,
-                        ),
-                        _ => output_any::<T4, 4, 6>(
-                            mm, dims, band_tiles, n, bias, act, residual, out,
-                        ),
+                        2 => with_avx512(|| {
+                            output_transform::<T2, 2, 4>(
+                                mm, dims, band_tiles, n, bias, act, residual, out,
+                            )
+                        }),
+                        _ => with_avx512(|| {
+                            output_transform::<T4, 4, 6>(
+                                mm, dims, band_tiles, n, bias, act, residual, out,
+                            )
+                        }),
                     }
                     ty0 = ty1;
                 }
@@ -345,81 +353,6 @@ fn output_transform<T: Tile<M, A>, const M: usize, const A: usize>(
             }
         }
     }
-}
-
-/// [`input_transform`], compiled for AVX-512 where the CPU has it (the crate is built for
-/// baseline x86-64, where these loops only get SSE2), like [`crate::kernels::silu_bias`].
-fn input_any<T: Tile<M, A>, const M: usize, const A: usize>(
-    x: &[f32],
-    dims: (usize, usize, usize),
-    pad: usize,
-    tiles: (usize, usize, usize),
-    n: usize,
-    v: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked just above).
-        #[allow(unsafe_code)]
-        unsafe {
-            input_avx512::<T, M, A>(x, dims, pad, tiles, n, v);
-        }
-        return;
-    }
-    input_transform::<T, M, A>(x, dims, pad, tiles, n, v);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn input_avx512<T: Tile<M, A>, const M: usize, const A: usize>(
-    x: &[f32],
-    dims: (usize, usize, usize),
-    pad: usize,
-    tiles: (usize, usize, usize),
-    n: usize,
-    v: &mut [f32],
-) {
-    input_transform::<T, M, A>(x, dims, pad, tiles, n, v);
-}
-
-/// [`output_transform`], compiled for AVX-512 where the CPU has it (see [`input_any`]).
-#[allow(clippy::too_many_arguments)]
-fn output_any<T: Tile<M, A>, const M: usize, const A: usize>(
-    mm: &[f32],
-    dims: (usize, usize, usize),
-    tiles: (usize, usize, usize),
-    n: usize,
-    bias: &[f32],
-    act: Act,
-    residual: Option<&[f32]>,
-    out: OutPtr,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked just above).
-        #[allow(unsafe_code)]
-        unsafe {
-            output_avx512::<T, M, A>(mm, dims, tiles, n, bias, act, residual, out);
-        }
-        return;
-    }
-    output_transform::<T, M, A>(mm, dims, tiles, n, bias, act, residual, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-fn output_avx512<T: Tile<M, A>, const M: usize, const A: usize>(
-    mm: &[f32],
-    dims: (usize, usize, usize),
-    tiles: (usize, usize, usize),
-    n: usize,
-    bias: &[f32],
-    act: Act,
-    residual: Option<&[f32]>,
-    out: OutPtr,
-) {
-    output_transform::<T, M, A>(mm, dims, tiles, n, bias, act, residual, out);
 }
 
 thread_local! {

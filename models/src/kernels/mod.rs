@@ -77,23 +77,29 @@ pub fn silu(x: f32) -> f32 {
 /// AVX-512 (`examples/pw_probe.rs`); a 48→64 pointwise conv at 160×160 with SiLU went from
 /// 3.57 to 1.22 ms.
 pub fn silu_bias(v: &mut [f32], bias: f32) {
+    with_avx512(|| v.iter_mut().for_each(|x| *x = silu(*x + bias)));
+}
+
+/// Runs `f` compiled for AVX-512 where the CPU has it (checked at run time, as the `gemm`
+/// crate does), as it is otherwise: the crate is built for baseline x86-64, where loops
+/// only get SSE2. `f` (a closure called once, with its `#[inline(always)]` callees) is
+/// inlined into the AVX-512 function, so its loops are vectorised 16 lanes wide.
+#[inline(always)]
+pub(crate) fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F (checked just above).
         #[allow(unsafe_code)]
-        unsafe {
-            silu_bias_avx512(v, bias);
-        }
-        return;
+        return unsafe { in_avx512(f) };
     }
-    v.iter_mut().for_each(|x| *x = silu(*x + bias));
+    f()
 }
 
-/// [`silu_bias`]'s loop compiled with AVX-512F enabled.
+/// [`with_avx512`]'s AVX-512 side.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn silu_bias_avx512(v: &mut [f32], bias: f32) {
-    v.iter_mut().for_each(|x| *x = silu(*x + bias));
+fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 /// `bias`, activation and `residual` applied in place to one band of `out`: row `o` is the
