@@ -136,6 +136,58 @@ fn stencil(
     }
 }
 
+/// Ultralytics `SPPF`'s pooled pyramid in one buffer: `x [N, C, H, W]` →
+/// `[N, 4C, H, W]` = `cat(x, m(x), m(m(x)), m(m(m(x))))` along channels, where `m` is a
+/// 5×5 stride-1 max-pool padded with −∞ (PyTorch's `MaxPool2d(5, 1, 2)`). `k` chained
+/// pools are one (4k+1)-wide pool (with −∞ padding every valid pixel within 2k is reached
+/// through a valid one), so each output plane is computed on its own, separably (a row
+/// pass, then a column pass over whole rows), planes split between threads. Max is exact:
+/// the result is bit-identical to the chained pools (upstream:
+/// `ultralytics/nn/modules/block.py`, `SPPF`).
+///
+/// # Errors
+/// Shape errors.
+pub fn sppf_pyramid(x: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let plane = h * w;
+    let mut out = vec![0f32; n * 4 * c * plane];
+    with_f32(x, |xs| {
+        crate::kernels::par_planes(&mut out, plane, |i, dst| {
+            // Output plane i is pyramid level k of input channel ch of image img.
+            let (img, k, ch) = (i / (4 * c), (i / c) % 4, i % c);
+            let src = &xs[(img * c + ch) * plane..(img * c + ch + 1) * plane];
+            if k == 0 {
+                dst.copy_from_slice(src);
+            } else {
+                let mut tmp = vec![0f32; plane];
+                crate::kernels::with_avx512(|| max_pool_same(src, (h, w), 2 * k, &mut tmp, dst));
+            }
+        });
+    })?;
+    Tensor::from_vec(out, (n, 4 * c, h, w), x.device())
+}
+
+/// Stride-1 max-pool of one `h × w` plane over the `(2r+1)²` window centred on each pixel,
+/// −∞ outside the plane: a row pass into `tmp`, then a column pass over whole rows.
+#[inline(always)]
+fn max_pool_same(src: &[f32], (h, w): (usize, usize), r: usize, tmp: &mut [f32], dst: &mut [f32]) {
+    for (srow, trow) in src.chunks(w).zip(tmp.chunks_mut(w)) {
+        for (x, t) in trow.iter_mut().enumerate() {
+            let win = &srow[x.saturating_sub(r)..(x + r + 1).min(w)];
+            *t = win.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        }
+    }
+    for (y, drow) in dst.chunks_mut(w).enumerate() {
+        let (lo, hi) = (y.saturating_sub(r), (y + r + 1).min(h));
+        drow.copy_from_slice(&tmp[lo * w..(lo + 1) * w]);
+        for row in tmp[(lo + 1) * w..hi * w].chunks(w) {
+            for (d, v) in drow.iter_mut().zip(row) {
+                *d = d.max(*v);
+            }
+        }
+    }
+}
+
 /// HardSwish as ONNX graphs spell it, `x · clip(x + 3, 0, 6) / 6`, in one pass (same f32
 /// operations in the same order as the four separate nodes).
 ///
@@ -245,6 +297,25 @@ mod tests {
             .conv_transpose2d(&wt, 0, 0, 2, 1)?
             .broadcast_add(&b.reshape((1, 3, 1, 1))?)?;
         assert!(check(&conv_transpose_nonoverlapping(&x, &wt, Some(&b))?, &want)? < 1e-4);
+        // SPPF's pyramid against three chained candle max-pools (edges replicated, which
+        // equals −∞ padding), over a map with negative values.
+        let m = Tensor::randn(0f32, 1.0, (2, 3, 11, 9), &dev)?;
+        let pool = |t: &Tensor| -> Result<Tensor> {
+            t.pad_with_same(2, 2, 2)?
+                .pad_with_same(3, 2, 2)?
+                .max_pool2d_with_stride(5, 1)
+        };
+        let (y1, y2, y3) = {
+            let y1 = pool(&m)?;
+            let y2 = pool(&y1)?;
+            let y3 = pool(&y2)?;
+            (y1, y2, y3)
+        };
+        let want = Tensor::cat(&[&m, &y1, &y2, &y3], 1)?;
+        assert_eq!(
+            sppf_pyramid(&m)?.flatten_all()?.to_vec1::<f32>()?,
+            want.flatten_all()?.to_vec1::<f32>()?
+        );
         // Depthwise with its bias and SiLU fused.
         let bias: Vec<f32> = (0..6).map(|i| i as f32 * 0.1 - 0.2).collect();
         let bt = Tensor::new(bias.as_slice(), &dev)?.reshape((1, 6, 1, 1))?;

@@ -8,7 +8,8 @@ use candle_core::{DType, Result, Tensor};
 use crate::winograd::{F2, F4, Variant};
 
 use super::{
-    Act, OutPtr, WINOGRAD_MIN_CHANNELS, epilogue, profile, sgemm, split_rows, winograd, with_f32,
+    Act, OutPtr, WINOGRAD_MIN_CHANNELS, epilogue, profile, sgemm, split_rows, winograd,
+    with_avx512, with_f32,
 };
 
 thread_local! {
@@ -48,6 +49,7 @@ impl ConvShape {
 }
 
 /// Unfolds output rows `oy0..oy1` of input `x [C_in, h, w]` into `cols [C_in·kh·kw, rows·wo]`.
+#[inline(always)]
 fn im2col(
     x: &[f32],
     (h, w): (usize, usize),
@@ -87,8 +89,21 @@ fn im2col(
                 row[..lo].fill(0.0);
                 row[hi..].fill(0.0);
                 let start = lo * st + kx - s.pad;
-                for (v, x) in row[lo..hi].iter_mut().zip(srow[start..].iter().step_by(st)) {
-                    *v = *x;
+                let (dst, src) = (&mut row[lo..hi], &srow[start..]);
+                if st == 2 {
+                    // Every other value: pairs, so the copy vectorises (a shuffle per
+                    // vector) instead of one bounds-checked load per value.
+                    let pairs = (src.len() / 2).min(dst.len());
+                    for (v, p) in dst.iter_mut().zip(src.chunks_exact(2)) {
+                        *v = p[0];
+                    }
+                    if pairs < dst.len() {
+                        dst[pairs] = src[2 * pairs];
+                    }
+                } else {
+                    for (v, x) in dst.iter_mut().zip(src.iter().step_by(st)) {
+                        *v = *x;
+                    }
                 }
             }
         }
@@ -142,7 +157,7 @@ pub fn conv_image(
                     if cols.len() < k * n {
                         cols.resize(k * n, 0.0);
                     }
-                    im2col(x, (h, w), s, oy0, oy1, &mut cols[..k * n]);
+                    with_avx512(|| im2col(x, (h, w), s, oy0, oy1, &mut cols[..k * n]));
                     sgemm(
                         (s.c_out, n, k),
                         weight,

@@ -18,6 +18,8 @@
 mod conv;
 pub mod profile;
 
+use std::sync::OnceLock;
+
 use candle_core::{DType, Result, Storage, Tensor};
 
 pub use self::conv::{ConvShape, FusedConv, conv_image, conv2d};
@@ -33,7 +35,35 @@ pub enum Act {
 
 /// Worker threads for our kernels (the machine's parallelism).
 pub fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |p| p.get())
+    // Asked once: `available_parallelism` reads the affinity mask and cgroup quota on every
+    // call, and every convolution asks.
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |p| p.get()))
+}
+
+/// Runs `f(i, plane)` for every `len`-long plane `i` of `out`, the planes split into one
+/// contiguous run per thread.
+pub(crate) fn par_planes(out: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let planes = out.len() / len.max(1);
+    let nthreads = threads().min(planes).max(1);
+    let per = planes.div_ceil(nthreads).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let mut runs = out.chunks_mut(per * len.max(1)).enumerate();
+        let first = runs.next();
+        for (t, run) in runs {
+            scope.spawn(move || {
+                for (j, plane) in run.chunks_mut(len).enumerate() {
+                    f(t * per + j, plane);
+                }
+            });
+        }
+        if let Some((_, run)) = first {
+            for (j, plane) in run.chunks_mut(len).enumerate() {
+                f(j, plane);
+            }
+        }
+    });
 }
 
 const LOG2_E: f32 = std::f32::consts::LOG2_E;

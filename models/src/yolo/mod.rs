@@ -15,10 +15,14 @@
 use std::collections::BTreeSet;
 
 use candle_core::{DType, Module, Result, Tensor};
-use candle_nn::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, VarBuilder};
+use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::kernels::{Act, FusedConv, profile};
+
+mod head;
+
+pub use self::head::{Branch, Head, Proto, YoloOutput};
 
 /// Which Ultralytics generation the weights belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,9 +293,8 @@ impl Module for C2f {
 
 /// Ultralytics `SPPF` (k = 5): three chained 5×5 stride-1 max-pools, concat, fuse.
 ///
-/// PyTorch pads max-pooling with −∞; candle's example pads with zeros, which moves boxes
-/// because SiLU outputs can be negative. Replicating the edge gives the −∞ result: every
-/// window that covers padding also covers the edge pixel it copies.
+/// PyTorch pads max-pooling with −∞ (candle's example pads with zeros, which moves boxes
+/// because SiLU outputs can be negative): [`crate::ops::sppf_pyramid`] does so.
 #[derive(Debug, Clone)]
 pub struct Sppf {
     cv1: ConvBlock,
@@ -311,19 +314,10 @@ impl Sppf {
     }
 }
 
-fn max_pool5_same(x: &Tensor) -> Result<Tensor> {
-    x.pad_with_same(2, 2, 2)?
-        .pad_with_same(3, 2, 2)?
-        .max_pool2d_with_stride(5, 1)
-}
-
 impl Module for Sppf {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self.cv1.forward(x)?;
-        let y1 = max_pool5_same(&x)?;
-        let y2 = max_pool5_same(&y1)?;
-        let y3 = max_pool5_same(&y2)?;
-        self.cv2.forward(&Tensor::cat(&[&x, &y1, &y2, &y3], 1)?)
+        self.cv2
+            .forward(&crate::ops::sppf_pyramid(&self.cv1.forward(x)?)?)
     }
 }
 
@@ -459,233 +453,6 @@ impl Module for C2Psa {
         }
         self.cv2.forward(&Tensor::cat(&[&a, &b], 1)?)
     }
-}
-
-/// Ultralytics `Proto`: mask prototypes at 1/4 of the input size.
-#[derive(Debug, Clone)]
-pub struct Proto {
-    cv1: ConvBlock,
-    upsample: ConvTranspose2d,
-    cv2: ConvBlock,
-    cv3: ConvBlock,
-}
-
-impl Proto {
-    /// Loads `cv1`, `upsample` (ConvTranspose2d 2×2 stride 2), `cv2`, `cv3`.
-    ///
-    /// # Errors
-    /// Missing weights.
-    pub fn load(vb: VarBuilder, cfg: &YoloConfig) -> Result<Self> {
-        let up = vb.pp("upsample");
-        let upsample = ConvTranspose2d::new(
-            up.get_unchecked("weight")?,
-            up.get_unchecked("bias").ok(),
-            ConvTranspose2dConfig {
-                padding: 0,
-                output_padding: 0,
-                stride: 2,
-                dilation: 1,
-            },
-        );
-        Ok(Self {
-            cv1: ConvBlock::load(vb.pp("cv1"), 1, false, cfg)?,
-            upsample,
-            cv2: ConvBlock::load(vb.pp("cv2"), 1, false, cfg)?,
-            cv3: ConvBlock::load(vb.pp("cv3"), 1, false, cfg)?,
-        })
-    }
-}
-
-impl Module for Proto {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = crate::ops::conv_transpose_nonoverlapping(
-            &self.cv1.forward(x)?,
-            self.upsample.weight(),
-            self.upsample.bias(),
-        )?;
-        self.cv3.forward(&self.cv2.forward(&x)?)
-    }
-}
-
-/// One branch of the head: two 3×3 convs then a 1×1 `nn.Conv2d` (YOLO11's class branch uses
-/// depthwise-separable pairs instead: `DWConv 3×3 + Conv 1×1`, twice).
-#[derive(Debug, Clone)]
-pub struct Branch {
-    convs: Vec<ConvBlock>,
-    out: Conv2d,
-}
-
-impl Branch {
-    fn load(vb: VarBuilder, separable: bool, cfg: &YoloConfig) -> Result<Self> {
-        let convs = if separable {
-            vec![
-                ConvBlock::load(vb.pp("0.0"), 1, true, cfg)?,
-                ConvBlock::load(vb.pp("0.1"), 1, false, cfg)?,
-                ConvBlock::load(vb.pp("1.0"), 1, true, cfg)?,
-                ConvBlock::load(vb.pp("1.1"), 1, false, cfg)?,
-            ]
-        } else {
-            vec![
-                ConvBlock::load(vb.pp("0"), 1, false, cfg)?,
-                ConvBlock::load(vb.pp("1"), 1, false, cfg)?,
-            ]
-        };
-        Ok(Self {
-            convs,
-            out: raw_conv(vb.pp("2"), 1, false)?,
-        })
-    }
-}
-
-impl Module for Branch {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut y = x.clone();
-        for c in &self.convs {
-            y = c.forward(&y)?;
-        }
-        conv_forward(&self.out, &y)
-    }
-}
-
-/// Ultralytics `Detect` / `Segment` head with DFL box decoding (`reg_max` = 16).
-#[derive(Debug, Clone)]
-pub struct Head {
-    cv2: Vec<Branch>,
-    cv3: Vec<Branch>,
-    cv4: Vec<Branch>,
-    proto: Option<Proto>,
-    reg_max: usize,
-    num_classes: usize,
-}
-
-impl Head {
-    /// Loads the head at `model.N`.
-    ///
-    /// # Errors
-    /// Missing weights.
-    pub fn load(vb: VarBuilder, cfg: &YoloConfig) -> Result<Self> {
-        let separable = vb.contains_tensor("cv3.0.0.0.conv.weight");
-        let levels = count_children(&vb, "cv2");
-        let branches = |name: &str, sep: bool| -> Result<Vec<Branch>> {
-            levels
-                .iter()
-                .map(|i| Branch::load(vb.pp(format!("{name}.{i}")), sep, cfg))
-                .collect()
-        };
-        let cv2 = branches("cv2", false)?;
-        let reg_max = cv2[0].out.weight().dim(0)? / 4;
-        let (cv4, proto) = if cfg.segment {
-            (
-                branches("cv4", false)?,
-                Some(Proto::load(vb.pp("proto"), cfg)?),
-            )
-        } else {
-            (Vec::new(), None)
-        };
-        Ok(Self {
-            cv2,
-            cv3: branches("cv3", separable)?,
-            cv4,
-            proto,
-            reg_max,
-            num_classes: cfg.num_classes,
-        })
-    }
-
-    /// Runs the head on feature maps `[1, c, H/s, W/s]` for strides `strides`.
-    ///
-    /// # Errors
-    /// Shape errors.
-    pub fn forward(&self, feats: &[Tensor], strides: &[f64]) -> Result<YoloOutput> {
-        self.forward_opts(feats, strides, true)
-    }
-
-    /// [`Self::forward`]; without `masks` a segment model's mask coefficients and
-    /// prototypes are not computed (`preds` is then `[B, 4 + nc, A]`, `protos` `None`).
-    ///
-    /// # Errors
-    /// Shape errors.
-    pub fn forward_opts(
-        &self,
-        feats: &[Tensor],
-        strides: &[f64],
-        masks: bool,
-    ) -> Result<YoloOutput> {
-        let mut per_level = Vec::with_capacity(feats.len());
-        let mut anchors_x = Vec::new();
-        let mut anchors_y = Vec::new();
-        let mut stride_vals = Vec::new();
-        for (i, f) in feats.iter().enumerate() {
-            let (b, _, h, w) = f.dims4()?;
-            let bx = profile::stage("head boxes", || self.cv2[i].forward(f))?;
-            let cl = profile::stage("head classes", || self.cv3[i].forward(f))?;
-            per_level.push(Tensor::cat(&[&bx, &cl], 1)?.reshape((b, (), h * w))?);
-            for y in 0..h {
-                for x in 0..w {
-                    anchors_x.push(x as f32 + 0.5);
-                    anchors_y.push(y as f32 + 0.5);
-                    stride_vals.push(strides[i] as f32);
-                }
-            }
-        }
-        let decode_started = std::time::Instant::now();
-        let x = Tensor::cat(&per_level, 2)?; // [B, 4*reg_max + nc, A]
-        let (batch, a) = (x.dim(0)?, x.dim(2)?);
-        let dev = x.device();
-        let box_dist = x.narrow(1, 0, 4 * self.reg_max)?;
-        let cls = x.narrow(1, 4 * self.reg_max, self.num_classes)?;
-        // DFL: softmax over the bins, expectation over bin index.
-        let bins = box_dist.reshape((batch, 4, self.reg_max, a))?;
-        let probs = candle_nn::ops::softmax(&bins, 2)?;
-        let idx =
-            Tensor::arange(0f32, self.reg_max as f32, dev)?.reshape((1, 1, self.reg_max, 1))?;
-        let dist = probs.broadcast_mul(&idx)?.sum(2)?; // [B, 4, A]
-        let anchors = Tensor::cat(
-            &[
-                Tensor::from_vec(anchors_x, (1, 1, a), dev)?,
-                Tensor::from_vec(anchors_y, (1, 1, a), dev)?,
-            ],
-            1,
-        )?; // [1, 2, A]
-        let strides_t = Tensor::from_vec(stride_vals, (1, 1, a), dev)?;
-        let lt = dist.narrow(1, 0, 2)?;
-        let rb = dist.narrow(1, 2, 2)?;
-        let x1y1 = anchors.broadcast_sub(&lt)?;
-        let x2y2 = anchors.broadcast_add(&rb)?;
-        let cxy = ((&x1y1 + &x2y2)? / 2.0)?;
-        let wh = (&x2y2 - &x1y1)?;
-        let dbox = Tensor::cat(&[&cxy, &wh], 1)?.broadcast_mul(&strides_t)?;
-        let scores = candle_nn::ops::sigmoid(&cls)?;
-        let mut parts = vec![dbox, scores];
-        profile::add("head decode", decode_started.elapsed().as_secs_f64());
-        let mut protos = None;
-        if let Some(proto) = self.proto.as_ref().filter(|_| masks) {
-            let coefs: Vec<Tensor> = feats
-                .iter()
-                .zip(&self.cv4)
-                .map(|(f, br)| {
-                    let (b, _, h, w) = f.dims4()?;
-                    profile::stage("head coefs", || br.forward(f))?.reshape((b, (), h * w))
-                })
-                .collect::<Result<_>>()?;
-            parts.push(Tensor::cat(&coefs, 2)?);
-            protos = Some(profile::stage("head proto", || proto.forward(&feats[0]))?);
-        }
-        Ok(YoloOutput {
-            preds: Tensor::cat(&parts, 1)?,
-            protos,
-        })
-    }
-}
-
-/// What a forward pass returns.
-#[derive(Debug, Clone)]
-pub struct YoloOutput {
-    /// `[B, 4 + nc (+ nm), A]`: cx, cy, w, h (input pixels), class scores (0–1), mask
-    /// coefficients.
-    pub preds: Tensor,
-    /// Segment models: prototypes `[B, nm, H/4, W/4]`.
-    pub protos: Option<Tensor>,
 }
 
 enum Layer {

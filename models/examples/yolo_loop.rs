@@ -1,0 +1,41 @@
+//! Runs a loaded YOLO model's forward pass (boxes only) in a loop on a synthetic input, for
+//! profilers (`perf record`): `yolo_loop MODEL_DIR N H W` (e.g. `data/models/vehicles 50 640
+//! 640`). Prints the median milliseconds and, with `VF_GRAPH_PROFILE` set, the time per
+//! convolution geometry and stage.
+use std::path::Path;
+
+use visionflow_models::detector::YoloDetector;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a: Vec<String> = std::env::args().collect();
+    let det = YoloDetector::load(Path::new(&a[1]), &candle_core::Device::Cpu)?;
+    let n: usize = a[2].parse()?;
+    let (h, w): (usize, usize) = (a[3].parse()?, a[4].parse()?);
+    let v: Vec<f32> = (0..3 * h * w).map(|i| (i % 251) as f32 / 251.0).collect();
+    let x = candle_core::Tensor::from_vec(v, (1, 3, h, w), &candle_core::Device::Cpu)?;
+    let mut ms = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = std::time::Instant::now();
+        let out = det.model().forward_opts(&x, false)?;
+        std::hint::black_box(out);
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    println!("median {:.1} ms over {n}", ms[n / 2]);
+    // With VF_GRAPH_PROFILE set: each convolution geometry and stage, per pass.
+    let mut table = visionflow_models::kernels::profile::take();
+    table.sort_by(|a, b| b.1.secs.total_cmp(&a.1.secs));
+    for (name, e) in table {
+        let gflops = if e.secs > 0.0 {
+            e.flops / e.secs / 1e9
+        } else {
+            0.0
+        };
+        println!(
+            "{name:<44} {:>3} calls {:>7.2} ms/pass {gflops:>6.1} GFLOP/s",
+            e.calls / n,
+            e.secs * 1e3 / n as f64
+        );
+    }
+    Ok(())
+}
