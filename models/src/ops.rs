@@ -89,14 +89,7 @@ pub fn depthwise_fused(
                         crate::kernels::with_avx512(|| {
                             stencil(&padded, pw, k, (kh, kw), (sh, sw), ow, dst);
                         });
-                        let b = bias.map_or(0.0, |b| b[ch]);
-                        match act {
-                            crate::kernels::Act::Silu => crate::kernels::silu_bias(dst, b),
-                            crate::kernels::Act::Linear if b != 0.0 => {
-                                dst.iter_mut().for_each(|v| *v += b);
-                            }
-                            crate::kernels::Act::Linear => {}
-                        }
+                        act.apply(dst, bias.map_or(0.0, |b| b[ch]));
                     }
                 });
             }

@@ -15,7 +15,7 @@
 
 use std::cell::RefCell;
 
-use crate::kernels::{Act, OutPtr, silu_bias, split_rows, with_avx512};
+use crate::kernels::{Act, OutPtr, split_rows, with_avx512};
 
 /// One Winograd algorithm: output tile `m`, input tile `α = m + 2`, and its matrices
 /// (row-major): `Bᵀ [α, α]`, `G [α, 3]`, `Aᵀ [m, α]`.
@@ -343,9 +343,7 @@ fn output_transform<T: Tile<M, A>, const M: usize, const A: usize>(
                         }
                     }
                 }
-                if act == Act::Silu {
-                    silu_bias(row, 0.0);
-                }
+                act.apply(row, 0.0);
                 if let Some(r) = residual {
                     let r = &r[o * plane + oy * wo..o * plane + (oy + 1) * wo];
                     row.iter_mut().zip(r).for_each(|(v, r)| *v += r);

@@ -448,7 +448,11 @@ mod tests {
             let wt_t = Tensor::from_vec(wt.clone(), (c_out, c_in, k, k), &dev)?;
             let b_t = Tensor::from_vec(b.clone(), c_out, &dev)?;
             let r_t = Tensor::from_vec(res.clone(), (2, c_out, ho, wo), &dev)?;
-            for act in [Act::Linear, Act::Silu] {
+            let hardswish = Act::HardSwish {
+                scale: 0.7,
+                shift: -0.1,
+            };
+            for act in [Act::Linear, Act::Silu, Act::Relu, hardswish] {
                 let conv = FusedConv::new(&wt_t, Some(&b_t), stride, pad, act)?;
                 let mut worst = 0f32;
                 let y = conv.forward(&x, Some(&r_t))?;
@@ -466,6 +470,10 @@ mod tests {
                         let a = match act {
                             Act::Linear => *z,
                             Act::Silu => z / (1.0 + (-z).exp()),
+                            Act::Relu => z.max(0.0),
+                            Act::HardSwish { scale, shift } => {
+                                scale * (z * (z + 3.0).clamp(0.0, 6.0) / 6.0) + shift
+                            }
                         } + res[i * per_out + j];
                         worst = worst.max((got - a).abs());
                         assert!(

@@ -24,13 +24,43 @@ use candle_core::{DType, Result, Storage, Tensor};
 
 pub use self::conv::{ConvShape, FusedConv, conv_image, conv2d};
 
-/// The activation applied after the bias.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The activation applied after the bias, in the same pass over the output.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Act {
     /// None.
     Linear,
     /// SiLU `x·σ(x)` (Ultralytics `Conv`).
     Silu,
+    /// ReLU `max(x, 0)`.
+    Relu,
+    /// HardSwish `x·clip(x + 3, 0, 6)/6` (as ONNX graphs spell it, in that order of f32
+    /// operations), then `scale·y + shift`: PP-LCNetV3's activation and the learnable
+    /// affine block after it (1, 0 when there is none).
+    HardSwish {
+        /// Multiplier after the activation.
+        scale: f32,
+        /// Offset after the activation.
+        shift: f32,
+    },
+}
+
+impl Act {
+    /// `v ← act(v + bias)` over a slice, 16 lanes wide where the CPU has AVX-512 (see
+    /// [`silu_bias`]); nothing at all for `Linear` with a zero bias.
+    pub fn apply(self, v: &mut [f32], bias: f32) {
+        match self {
+            Self::Linear if bias == 0.0 => {}
+            Self::Linear => with_avx512(|| v.iter_mut().for_each(|x| *x += bias)),
+            Self::Silu => silu_bias(v, bias),
+            Self::Relu => with_avx512(|| v.iter_mut().for_each(|x| *x = (*x + bias).max(0.0))),
+            Self::HardSwish { scale, shift } => with_avx512(|| {
+                v.iter_mut().for_each(|x| {
+                    let y = *x + bias;
+                    *x = scale * (y * (y + 3.0).clamp(0.0, 6.0) / 6.0) + shift;
+                });
+            }),
+        }
+    }
 }
 
 /// Worker threads for our kernels (the machine's parallelism).
@@ -146,10 +176,7 @@ fn epilogue(
 ) {
     for (o, b) in bias.iter().enumerate() {
         let row = out.row(at + o * stride, len);
-        match act {
-            Act::Silu => silu_bias(row, *b),
-            Act::Linear => row.iter_mut().for_each(|v| *v += b),
-        }
+        act.apply(row, *b);
         if let Some(r) = residual {
             for (v, r) in row.iter_mut().zip(&r[o * stride..o * stride + len]) {
                 *v += r;

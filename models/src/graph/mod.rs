@@ -16,6 +16,10 @@ use candle_core::{DType, Device, Result, Tensor, bail};
 
 use crate::onnx::{AttributeProto, NodeProto, OnnxModel};
 
+mod fuse;
+
+use self::fuse::{ConvEpilogue, fuse, fuse_conv_epilogues};
+
 #[derive(Debug, Clone)]
 enum Value {
     T(Tensor),
@@ -57,6 +61,69 @@ pub struct OnnxGraph {
     /// their weights read out once at load, by output name: they run through
     /// [`crate::kernels::FusedConv`] (Winograd for stride-1 3×3 ones).
     dense: HashMap<String, crate::kernels::FusedConv>,
+    /// Depthwise convolutions with constant weights, by output name.
+    depthwise: HashMap<String, Depthwise>,
+}
+
+/// A depthwise convolution prepared at load (with what [`fuse_conv_epilogues`] folded in).
+struct Depthwise {
+    /// `[C, 1, kh, kw]`.
+    weight: Tensor,
+    /// `[C]`.
+    bias: Vec<f32>,
+    act: crate::kernels::Act,
+    pad: usize,
+    strides: (usize, usize),
+}
+
+/// How a convolution with constant weights runs: prepared at load, by output name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prebuilt {
+    /// Group 1, equal strides, symmetric padding, no dilation: a [`crate::kernels::FusedConv`].
+    Dense { stride: usize, pad: usize },
+    /// One filter per channel, symmetric padding, no dilation: [`crate::ops::depthwise_fused`].
+    Depthwise { pad: usize, strides: (usize, usize) },
+}
+
+/// Whether and how a `Conv` node is prepared at load (constant weights and bias, a
+/// geometry the fast paths take).
+fn prebuilt(n: &NodeProto, consts: &HashMap<String, Value>) -> Option<Prebuilt> {
+    let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
+    let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
+    let pads = attr_ints(n, "pads").unwrap_or(vec![0; 4]);
+    let group = attr_i(n, "group", 1);
+    let is_const = |k: usize| {
+        matches!(
+            n.input.get(k).and_then(|i| consts.get(i)),
+            Some(Value::T(_))
+        )
+    };
+    let has_bias = n.input.get(2).is_some_and(|s| !s.is_empty());
+    let Some(Value::T(w)) = n.input.get(1).and_then(|i| consts.get(i)) else {
+        return None;
+    };
+    if strides.len() != 2
+        || dil.iter().any(|&d| d != 1)
+        || pads.iter().any(|&p| p != pads[0])
+        || (has_bias && !is_const(2))
+    {
+        return None;
+    }
+    let (c_out, c_in_g, _, _) = w.dims4().ok()?;
+    let pad = pads.first().copied().unwrap_or(0) as usize;
+    if group == 1 && strides[0] == strides[1] {
+        Some(Prebuilt::Dense {
+            stride: strides[0] as usize,
+            pad,
+        })
+    } else if group > 1 && c_in_g == 1 && c_out as i64 == group {
+        Some(Prebuilt::Depthwise {
+            pad,
+            strides: (strides[0] as usize, strides[1] as usize),
+        })
+    } else {
+        None
+    }
 }
 
 fn attr<'a>(n: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
@@ -99,88 +166,6 @@ fn scalar_of(v: &Value) -> Result<f32> {
         .first()
         .copied()
         .ok_or_else(|| candle_core::Error::Msg("empty scalar".into()))
-}
-
-/// Replaces chains of elementwise nodes by one fused node where the intermediate values
-/// have no other consumer: `Add(x, 3) → Clip(0, 6) → Mul(x, ·) → Div(6)` becomes
-/// [`FUSED_HARDSWISH`], `Mul(w, x) → Add(·, b)` with scalar constants becomes
-/// [`FUSED_AFFINE`]. The fused kernels do the same f32 operations in the same order, so
-/// results are bit-identical; they only save passes over memory.
-fn fuse(nodes: Vec<NodeProto>, consts: &HashMap<String, Value>, output: &str) -> Vec<NodeProto> {
-    let mut uses: HashMap<&str, usize> = HashMap::new();
-    for n in &nodes {
-        for i in &n.input {
-            *uses.entry(i.as_str()).or_default() += 1;
-        }
-    }
-    *uses.entry(output).or_default() += 1;
-    let single = |name: &str| uses.get(name) == Some(&1);
-    let is_scalar = |name: &str, want: Option<f32>| match consts.get(name) {
-        Some(v) => scalar_of(v).is_ok_and(|s| want.is_none_or(|w| s == w)),
-        None => false,
-    };
-    let mut out = Vec::with_capacity(nodes.len());
-    let mut i = 0;
-    while i < nodes.len() {
-        let n = &nodes[i];
-        if let [a, c, m, d] = nodes.get(i..i + 4).unwrap_or_default() {
-            let x = a.input.first().map(String::as_str).unwrap_or_default();
-            let hardswish = a.op_type == "Add"
-                && c.op_type == "Clip"
-                && m.op_type == "Mul"
-                && d.op_type == "Div"
-                && a.input.len() == 2
-                && is_scalar(&a.input[1], Some(3.0))
-                && c.input.len() == 3
-                && c.input[0] == a.output[0]
-                && is_scalar(&c.input[1], Some(0.0))
-                && is_scalar(&c.input[2], Some(6.0))
-                && m.input.len() == 2
-                && ((m.input[0] == x && m.input[1] == c.output[0])
-                    || (m.input[1] == x && m.input[0] == c.output[0]))
-                && d.input.len() == 2
-                && d.input[0] == m.output[0]
-                && is_scalar(&d.input[1], Some(6.0))
-                && single(&a.output[0])
-                && single(&c.output[0])
-                && single(&m.output[0]);
-            if hardswish {
-                out.push(NodeProto {
-                    input: vec![x.to_owned()],
-                    output: d.output.clone(),
-                    name: format!("{}+fused", d.name),
-                    op_type: FUSED_HARDSWISH.into(),
-                    attribute: Vec::new(),
-                });
-                i += 4;
-                continue;
-            }
-        }
-        if let [m, a] = nodes.get(i..i + 2).unwrap_or_default()
-            && m.op_type == "Mul"
-            && a.op_type == "Add"
-            && m.input.len() == 2
-            && a.input.len() == 2
-            && is_scalar(&m.input[0], None)
-            && !consts.contains_key(&m.input[1])
-            && a.input[0] == m.output[0]
-            && is_scalar(&a.input[1], None)
-            && single(&m.output[0])
-        {
-            out.push(NodeProto {
-                input: vec![m.input[1].clone(), m.input[0].clone(), a.input[1].clone()],
-                output: a.output.clone(),
-                name: format!("{}+fused", a.name),
-                op_type: FUSED_AFFINE.into(),
-                attribute: Vec::new(),
-            });
-            i += 2;
-            continue;
-        }
-        out.push(n.clone());
-        i += 1;
-    }
-    out
 }
 
 impl OnnxGraph {
@@ -258,6 +243,8 @@ impl OnnxGraph {
             .cloned()
             .collect();
         let nodes = fuse(nodes, &consts, &output);
+        let (nodes, epilogues) =
+            fuse_conv_epilogues(nodes, &consts, &output, |n| prebuilt(n, &consts).is_some())?;
         let mut last_use: HashMap<&str, usize> = HashMap::new();
         for (i, n) in nodes.iter().enumerate() {
             for inp in &n.input {
@@ -270,32 +257,41 @@ impl OnnxGraph {
                 frees[i].push(name.to_owned());
             }
         }
-        let mut dense = HashMap::new();
+        let (mut dense, mut depthwise) = (HashMap::new(), HashMap::new());
         for n in nodes.iter().filter(|n| n.op_type == "Conv") {
-            let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
-            let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
-            let pads = attr_ints(n, "pads").unwrap_or(vec![0; 4]);
+            let (Some(kind), Some(out)) = (prebuilt(n, &consts), n.output.first()) else {
+                continue;
+            };
             let tensor = |k: usize| match n.input.get(k).and_then(|i| consts.get(i)) {
-                Some(Value::T(t)) => Some(t),
+                Some(Value::T(t)) => Some(t.to_dtype(DType::F32)),
                 _ => None,
             };
-            let plain = attr_i(n, "group", 1) == 1
-                && strides.len() == 2
-                && strides[0] == strides[1]
-                && dil.iter().all(|&d| d == 1)
-                && pads.iter().all(|&p| p == pads[0]);
-            let has_bias = n.input.get(2).is_some_and(|s| !s.is_empty());
-            if let (true, Some(w), Some(out)) = (plain, tensor(1), n.output.first())
-                && (!has_bias || tensor(2).is_some())
-            {
-                let conv = crate::kernels::FusedConv::new(
-                    w,
-                    tensor(2),
-                    strides[0] as usize,
-                    pads[0] as usize,
-                    crate::kernels::Act::Linear,
-                )?;
-                dense.insert(out.clone(), conv);
+            let w = tensor(1).ok_or_else(|| candle_core::Error::Msg("no conv weight".into()))??;
+            let b = tensor(2).transpose()?;
+            let plain = ConvEpilogue {
+                scale: vec![1.0],
+                shift: vec![0.0],
+                act: crate::kernels::Act::Linear,
+            };
+            let epi = epilogues.get(out).unwrap_or(&plain);
+            let (w, b) = epi.fold(&w, b.as_ref())?;
+            match kind {
+                Prebuilt::Dense { stride, pad } => {
+                    let conv = crate::kernels::FusedConv::new(&w, Some(&b), stride, pad, epi.act)?;
+                    dense.insert(out.clone(), conv);
+                }
+                Prebuilt::Depthwise { pad, strides } => {
+                    let bias = b.to_vec1::<f32>()?;
+                    let (weight, act) = (w, epi.act);
+                    let d = Depthwise {
+                        weight,
+                        bias,
+                        act,
+                        pad,
+                        strides,
+                    };
+                    depthwise.insert(out.clone(), d);
+                }
             }
         }
         Ok(Self {
@@ -306,6 +302,7 @@ impl OnnxGraph {
             output,
             device: device.clone(),
             dense,
+            depthwise,
         })
     }
 
@@ -674,6 +671,10 @@ impl OnnxGraph {
     fn conv(&self, n: &NodeProto, x: &Tensor, w: &Tensor, b: Option<Tensor>) -> Result<Tensor> {
         if let Some(conv) = n.output.first().and_then(|o| self.dense.get(o)) {
             return conv.forward(x, None);
+        }
+        if let Some(d) = n.output.first().and_then(|o| self.depthwise.get(o)) {
+            let b = Some(d.bias.as_slice());
+            return crate::ops::depthwise_fused(x, &d.weight, b, d.act, d.pad, d.strides);
         }
         let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
         let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
