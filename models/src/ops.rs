@@ -232,6 +232,113 @@ pub fn conv_transpose_nonoverlapping(
     }
 }
 
+/// A transposed convolution whose kernel equals its stride (no overlap, no padding), e.g.
+/// DBNet's 2×2 stride-2 upsampling, prepared at load: per band of input rows one matmul
+/// `W [C_out·kh·kw, C_in] × x [C_in, rows·w]` into a reused buffer, then the kernel
+/// positions interleaved into the output rows with the bias and activation applied in the
+/// same pass; bands split between threads.
+#[derive(Debug, Clone)]
+pub struct ConvTransposed {
+    /// `[C_out·kh·kw, C_in]` row-major (the ONNX `[C_in, C_out, kh, kw]` weight transposed).
+    weight: Vec<f32>,
+    /// `[C_out]`.
+    bias: Vec<f32>,
+    c_out: usize,
+    k: (usize, usize),
+    act: crate::kernels::Act,
+}
+
+impl ConvTransposed {
+    /// From the ONNX weight `[C_in, C_out, kh, kw]` (stride = kernel) and `bias [C_out]`.
+    ///
+    /// # Errors
+    /// Shape errors (a bias of another length).
+    pub fn new(weight: &Tensor, bias: &[f32], act: crate::kernels::Act) -> Result<Self> {
+        let (c_in, c_out, kh, kw) = weight.dims4()?;
+        if bias.len() != c_out {
+            candle_core::bail!("transposed conv bias has the wrong length");
+        }
+        let weight = weight
+            .to_dtype(DType::F32)?
+            .reshape((c_in, c_out * kh * kw))?
+            .t()?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        Ok(Self {
+            weight,
+            bias: bias.to_vec(),
+            c_out,
+            k: (kh, kw),
+            act,
+        })
+    }
+
+    /// `x [N, C_in, h, w]` → `[N, C_out, h·kh, w·kw]`.
+    ///
+    /// # Errors
+    /// Shape errors (channel count).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (n, c_in, h, w) = x.dims4()?;
+        let (co, (kh, kw)) = (self.c_out, self.k);
+        let rows = co * kh * kw;
+        if self.weight.len() != rows * c_in {
+            candle_core::bail!(
+                "transposed conv expects {} input channels, got {c_in}",
+                self.weight.len() / rows
+            );
+        }
+        let (oh, ow) = (h * kh, w * kw);
+        let mut out = vec![0f32; n * co * oh * ow];
+        let band = ((1usize << 18) / (rows * w).max(1)).clamp(1, h.max(1));
+        with_f32(x, |xs| {
+            for (img, dst) in out.chunks_mut(co * oh * ow).enumerate() {
+                let x = &xs[img * c_in * h * w..(img + 1) * c_in * h * w];
+                let dst = crate::kernels::OutPtr::new(dst);
+                crate::kernels::split_rows(h, band, |r0, r1| {
+                    let mut m = vec![0f32; rows * band * w];
+                    let mut y0 = r0;
+                    while y0 < r1 {
+                        let y1 = (y0 + band).min(r1);
+                        let len = (y1 - y0) * w;
+                        crate::kernels::sgemm_into(
+                            (rows, len, c_in),
+                            &self.weight,
+                            c_in,
+                            &x[y0 * w..],
+                            h * w,
+                            &mut m,
+                            len,
+                        );
+                        for o in 0..co {
+                            for y in y0..y1 {
+                                for ky in 0..kh {
+                                    let row = dst.row((o * oh + y * kh + ky) * ow, ow);
+                                    let src = |kx: usize| {
+                                        let r = (o * kh + ky) * kw + kx;
+                                        &m[r * len + (y - y0) * w..r * len + (y - y0 + 1) * w]
+                                    };
+                                    crate::kernels::with_avx512(|| {
+                                        for kx in 0..kw {
+                                            for (d, v) in
+                                                row[kx..].iter_mut().step_by(kw).zip(src(kx))
+                                            {
+                                                *d = *v;
+                                            }
+                                        }
+                                    });
+                                    self.act.apply(row, self.bias[o]);
+                                }
+                            }
+                        }
+                        y0 = y1;
+                    }
+                });
+            }
+        })?;
+        Tensor::from_vec(out, (n, co, oh, ow), x.device())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +390,15 @@ mod tests {
         let rows = Tensor::new(&[0u32, 2, 4, 6, 8], &dev)?;
         let want = dense_s1.index_select(&rows, 2)?;
         assert!(check(&depthwise(&x, &wd3, 1, 2, 1)?, &want)? < 1e-4);
+        // Transposed 2×2 stride 2, prepared, with its bias and ReLU.
+        let wt2 = Tensor::randn(0f32, 1.0, (6, 3, 2, 2), &dev)?;
+        let b2 = [0.3f32, -0.2, 0.1];
+        let ct = ConvTransposed::new(&wt2, &b2, crate::kernels::Act::Relu)?;
+        let want = x
+            .conv_transpose2d(&wt2, 0, 0, 2, 1)?
+            .broadcast_add(&Tensor::new(&b2, &dev)?.reshape((1, 3, 1, 1))?)?
+            .relu()?;
+        assert!(check(&ct.forward(&x)?, &want)? < 1e-4);
         // Transposed 2×2 stride 2.
         let wt = Tensor::randn(0f32, 1.0, (6, 3, 2, 2), &dev)?;
         let b = Tensor::randn(0f32, 1.0, 3, &dev)?;

@@ -106,13 +106,19 @@ pub(super) struct ConvEpilogue {
 }
 
 impl ConvEpilogue {
-    /// `weight [C_out, …]` and `bias [C_out]` (zeros when absent) with the affine folded
-    /// in: `W' = s·W`, `b' = s·b + t` per output channel.
+    /// `weight` (output channels along `axis`: 0 for `Conv`, 1 for `ConvTranspose`) and
+    /// `bias [C_out]` (zeros when absent) with the affine folded in: `W' = s·W`, `b' = s·b +
+    /// t` per output channel.
     ///
     /// # Errors
     /// Shape errors (an affine whose length is neither 1 nor `C_out`).
-    pub fn fold(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
-        let c_out = weight.dim(0)?;
+    pub fn fold(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        axis: usize,
+    ) -> Result<(Tensor, Tensor)> {
+        let c_out = weight.dim(axis)?;
         let per = |v: &[f32]| -> Result<Vec<f32>> {
             match v.len() {
                 1 => Ok(vec![v[0]; c_out]),
@@ -124,7 +130,7 @@ impl ConvEpilogue {
         let dev = weight.device();
         let st = Tensor::from_vec(s.clone(), c_out, dev)?;
         let mut shape = vec![1; weight.rank()];
-        shape[0] = c_out;
+        shape[axis] = c_out;
         let w = weight.broadcast_mul(&st.reshape(shape)?)?;
         let b = match bias {
             Some(b) => b.flatten_all()?.to_vec1::<f32>()?,
@@ -140,13 +146,24 @@ impl ConvEpilogue {
     }
 }
 
-/// Folds into each convolution that `foldable` accepts the nodes right after it whose input
-/// is its output alone (no other consumer): first an affine — [`FUSED_AFFINE`] or a
+/// `y ↦ s₂·(s₁·y + t₁) + t₂`, each pair per channel or one value for all.
+fn compose((s1, t1): (Vec<f32>, Vec<f32>), (s2, t2): (&[f32], &[f32])) -> (Vec<f32>, Vec<f32>) {
+    let len = s1.len().max(t1.len()).max(s2.len()).max(t2.len());
+    let at = |v: &[f32], i: usize| if v.len() == 1 { v[0] } else { v[i] };
+    (0..len)
+        .map(|i| (at(s2, i) * at(&s1, i), at(s2, i) * at(&t1, i) + at(t2, i)))
+        .unzip()
+}
+
+/// Folds into each convolution (`Conv`, `ConvTranspose`) that `foldable` accepts the nodes
+/// right after it whose input is its output alone (no other consumer): an `Add` of a
+/// constant (a bias exported as its own node), an affine — [`FUSED_AFFINE`] or a
 /// `BatchNormalization` with constant parameters — then an activation — [`FUSED_HARDSWISH`]
-/// (with a [`FUSED_AFFINE`] after it) or `Relu`. The convolution node then writes the last
+/// (with a [`FUSED_AFFINE`] after it), `Relu` or `Sigmoid`. The convolution node then writes the last
 /// folded node's output; the returned map gives, by that output name, what it absorbed.
 /// PP-OCRv4's PP-LCNetV3 blocks are `Conv → affine → HardSwish → affine` (four passes over
-/// the activation, now none) and its DBNet head `Conv → BatchNormalization → Relu`.
+/// the activation, now none) and its DBNet head `Conv → BatchNormalization → Relu` and
+/// `ConvTranspose → Add → BatchNormalization → Relu`.
 ///
 /// # Errors
 /// Constant parameters that are not float tensors.
@@ -182,17 +199,23 @@ pub(super) fn fuse_conv_epilogues(
     let mut i = 0;
     while i < nodes.len() {
         let conv = &nodes[i];
-        if conv.op_type != "Conv" || !foldable(conv) {
+        if !matches!(conv.op_type.as_str(), "Conv" | "ConvTranspose") || !foldable(conv) {
             out.push(conv.clone());
             i += 1;
             continue;
         }
         let mut j = i + 1;
         let mut last = conv.output[0].clone();
-        let (mut scale, mut shift) = (vec![1.0], vec![0.0]);
+        let mut affine = (vec![1.0], vec![0.0]);
+        // A bias exported as its own node (`ConvTranspose → Add(b)`).
+        if follows(j, &last, "Add") && nodes[j].input.len() == 2 && is_const(&nodes[j].input[1]) {
+            affine = compose(affine, (&[1.0], &floats(&nodes[j].input[1])?));
+            last = nodes[j].output[0].clone();
+            j += 1;
+        }
         if follows(j, &last, FUSED_AFFINE) && nodes[j].input.iter().skip(1).all(|n| is_const(n)) {
-            scale = floats(&nodes[j].input[1])?;
-            shift = floats(&nodes[j].input[2])?;
+            let (w, b) = (floats(&nodes[j].input[1])?, floats(&nodes[j].input[2])?);
+            affine = compose(affine, (&w, &b));
             last = nodes[j].output[0].clone();
             j += 1;
         } else if follows(j, &last, "BatchNormalization")
@@ -207,20 +230,22 @@ pub(super) fn fuse_conv_epilogues(
                 floats(&n.input[3])?,
                 floats(&n.input[4])?,
             );
-            scale = g
+            let s: Vec<f32> = g
                 .iter()
                 .zip(&v)
                 .map(|(g, v)| g / (v + eps).sqrt())
                 .collect();
-            shift = b
+            let t: Vec<f32> = b
                 .iter()
                 .zip(&m)
-                .zip(&scale)
+                .zip(&s)
                 .map(|((b, m), s)| b - m * s)
                 .collect();
+            affine = compose(affine, (&s, &t));
             last = n.output[0].clone();
             j += 1;
         }
+        let (scale, shift) = affine;
         let mut act = Act::Linear;
         if follows(j, &last, FUSED_HARDSWISH) {
             last = nodes[j].output[0].clone();
@@ -239,6 +264,10 @@ pub(super) fn fuse_conv_epilogues(
             act = Act::HardSwish { scale: s, shift: t };
         } else if follows(j, &last, "Relu") {
             act = Act::Relu;
+            last = nodes[j].output[0].clone();
+            j += 1;
+        } else if follows(j, &last, "Sigmoid") {
+            act = Act::Sigmoid;
             last = nodes[j].output[0].clone();
             j += 1;
         }

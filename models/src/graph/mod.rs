@@ -63,6 +63,8 @@ pub struct OnnxGraph {
     dense: HashMap<String, crate::kernels::FusedConv>,
     /// Depthwise convolutions with constant weights, by output name.
     depthwise: HashMap<String, Depthwise>,
+    /// Transposed convolutions whose kernel is their stride, by output name.
+    transposed: HashMap<String, crate::ops::ConvTransposed>,
 }
 
 /// A depthwise convolution prepared at load (with what [`fuse_conv_epilogues`] folded in).
@@ -83,6 +85,9 @@ enum Prebuilt {
     Dense { stride: usize, pad: usize },
     /// One filter per channel, symmetric padding, no dilation: [`crate::ops::depthwise_fused`].
     Depthwise { pad: usize, strides: (usize, usize) },
+    /// `ConvTranspose` with group 1, kernel = stride, no padding:
+    /// [`crate::ops::ConvTransposed`].
+    Transposed,
 }
 
 /// Whether and how a `Conv` node is prepared at load (constant weights and bias, a
@@ -109,7 +114,18 @@ fn prebuilt(n: &NodeProto, consts: &HashMap<String, Value>) -> Option<Prebuilt> 
     {
         return None;
     }
-    let (c_out, c_in_g, _, _) = w.dims4().ok()?;
+    let (c_out, c_in_g, kh, kw) = w.dims4().ok()?;
+    if n.op_type == "ConvTranspose" {
+        let out_pad = attr_ints(n, "output_padding").unwrap_or_default();
+        return (group == 1
+            && strides == [kh as i64, kw as i64]
+            && pads.iter().all(|&p| p == 0)
+            && out_pad.iter().all(|&p| p == 0))
+        .then_some(Prebuilt::Transposed);
+    }
+    if n.op_type != "Conv" {
+        return None;
+    }
     let pad = pads.first().copied().unwrap_or(0) as usize;
     if group == 1 && strides[0] == strides[1] {
         Some(Prebuilt::Dense {
@@ -258,7 +274,8 @@ impl OnnxGraph {
             }
         }
         let (mut dense, mut depthwise) = (HashMap::new(), HashMap::new());
-        for n in nodes.iter().filter(|n| n.op_type == "Conv") {
+        let mut transposed = HashMap::new();
+        for n in &nodes {
             let (Some(kind), Some(out)) = (prebuilt(n, &consts), n.output.first()) else {
                 continue;
             };
@@ -274,7 +291,8 @@ impl OnnxGraph {
                 act: crate::kernels::Act::Linear,
             };
             let epi = epilogues.get(out).unwrap_or(&plain);
-            let (w, b) = epi.fold(&w, b.as_ref())?;
+            let axis = usize::from(kind == Prebuilt::Transposed);
+            let (w, b) = epi.fold(&w, b.as_ref(), axis)?;
             match kind {
                 Prebuilt::Dense { stride, pad } => {
                     let conv = crate::kernels::FusedConv::new(&w, Some(&b), stride, pad, epi.act)?;
@@ -292,6 +310,10 @@ impl OnnxGraph {
                     };
                     depthwise.insert(out.clone(), d);
                 }
+                Prebuilt::Transposed => {
+                    let ct = crate::ops::ConvTransposed::new(&w, &b.to_vec1::<f32>()?, epi.act)?;
+                    transposed.insert(out.clone(), ct);
+                }
             }
         }
         Ok(Self {
@@ -303,6 +325,7 @@ impl OnnxGraph {
             device: device.clone(),
             dense,
             depthwise,
+            transposed,
         })
     }
 
@@ -429,6 +452,17 @@ impl OnnxGraph {
             }
             "Conv" => {
                 Value::T(self.conv(n, &t(0)?, &t(1)?, if has(2) { Some(t(2)?) } else { None })?)
+            }
+            "ConvTranspose"
+                if n.output
+                    .first()
+                    .is_some_and(|o| self.transposed.contains_key(o)) =>
+            {
+                let ct = n.output.first().and_then(|o| self.transposed.get(o));
+                match ct {
+                    Some(ct) => Value::T(ct.forward(&t(0)?)?),
+                    None => bail!("unprepared transposed conv"),
+                }
             }
             "ConvTranspose" => {
                 let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);

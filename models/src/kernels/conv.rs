@@ -452,7 +452,7 @@ mod tests {
                 scale: 0.7,
                 shift: -0.1,
             };
-            for act in [Act::Linear, Act::Silu, Act::Relu, hardswish] {
+            for act in [Act::Linear, Act::Silu, Act::Relu, Act::Sigmoid, hardswish] {
                 let conv = FusedConv::new(&wt_t, Some(&b_t), stride, pad, act)?;
                 let mut worst = 0f32;
                 let y = conv.forward(&x, Some(&r_t))?;
@@ -471,6 +471,7 @@ mod tests {
                             Act::Linear => *z,
                             Act::Silu => z / (1.0 + (-z).exp()),
                             Act::Relu => z.max(0.0),
+                            Act::Sigmoid => 1.0 / (1.0 + (-z).exp()),
                             Act::HardSwish { scale, shift } => {
                                 scale * (z * (z + 3.0).clamp(0.0, 6.0) / 6.0) + shift
                             }

@@ -33,6 +33,8 @@ pub enum Act {
     Silu,
     /// ReLU `max(x, 0)`.
     Relu,
+    /// Sigmoid `1/(1 + e^−x)` (DBNet's probability map).
+    Sigmoid,
     /// HardSwish `x·clip(x + 3, 0, 6)/6` (as ONNX graphs spell it, in that order of f32
     /// operations), then `scale·y + shift`: PP-LCNetV3's activation and the learnable
     /// affine block after it (1, 0 when there is none).
@@ -53,6 +55,10 @@ impl Act {
             Self::Linear => with_avx512(|| v.iter_mut().for_each(|x| *x += bias)),
             Self::Silu => silu_bias(v, bias),
             Self::Relu => with_avx512(|| v.iter_mut().for_each(|x| *x = (*x + bias).max(0.0))),
+            Self::Sigmoid => with_avx512(|| {
+                v.iter_mut()
+                    .for_each(|x| *x = 1.0 / (1.0 + exp(-(*x + bias))));
+            }),
             Self::HardSwish { scale, shift } => with_avx512(|| {
                 v.iter_mut().for_each(|x| {
                     let y = *x + bias;
@@ -189,7 +195,7 @@ fn epilogue(
 /// starting at element `at` of `out`, on the calling thread (the bounds every pointer
 /// reaches are checked first).
 #[allow(clippy::too_many_arguments)]
-fn sgemm(
+pub(crate) fn sgemm(
     (m, n, k): (usize, usize, usize),
     a: &[f32],
     lda: usize,
