@@ -232,6 +232,70 @@ pub fn conv_transpose_nonoverlapping(
     }
 }
 
+/// Nearest-neighbour upsampling by integer factors, plus `base` when given (the FPN's
+/// `base + Resize(x)` in one pass, the upsampled map never stored): `x [N, C, h, w]` →
+/// `[N, C, h·fh, w·fw]`, `base` of that shape. Output planes split between threads; the
+/// 2× column duplication is written pairwise so it vectorises. Same f32 operations as
+/// `upsample_nearest2d` followed by `Add`.
+///
+/// # Errors
+/// Shape errors (`base` of another shape, a zero factor).
+pub fn upsample_nearest_add(
+    x: &Tensor,
+    base: Option<&Tensor>,
+    (fh, fw): (usize, usize),
+) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let (oh, ow) = (h * fh, w * fw);
+    if fh == 0 || fw == 0 {
+        candle_core::bail!("upsampling by a zero factor");
+    }
+    if let Some(b) = base
+        && b.dims() != [n, c, oh, ow]
+    {
+        candle_core::bail!(
+            "upsample-add: base {:?} vs upsampled {:?}",
+            b.dims(),
+            [n, c, oh, ow]
+        );
+    }
+    let mut out = vec![0f32; n * c * oh * ow];
+    let fill = |xs: &[f32], bs: Option<&[f32]>, out: &mut [f32]| {
+        crate::kernels::par_planes(out, oh * ow, |i, dst| {
+            let src = &xs[i * h * w..(i + 1) * h * w];
+            let base = bs.map(|b| &b[i * oh * ow..(i + 1) * oh * ow]);
+            crate::kernels::with_avx512(|| {
+                for (oy, row) in dst.chunks_mut(ow).enumerate() {
+                    let s = &src[(oy / fh) * w..(oy / fh + 1) * w];
+                    if fw == 2 {
+                        for (pair, v) in row.chunks_exact_mut(2).zip(s) {
+                            pair[0] = *v;
+                            pair[1] = *v;
+                        }
+                    } else {
+                        for (ox, d) in row.iter_mut().enumerate() {
+                            *d = s[ox / fw];
+                        }
+                    }
+                    if let Some(b) = base {
+                        for (d, b) in row.iter_mut().zip(&b[oy * ow..(oy + 1) * ow]) {
+                            *d = *b + *d;
+                        }
+                    }
+                }
+            });
+        });
+    };
+    with_f32(x, |xs| match base {
+        Some(b) => with_f32(b, |bs| fill(xs, Some(bs), &mut out)),
+        None => {
+            fill(xs, None, &mut out);
+            Ok(())
+        }
+    })??;
+    Tensor::from_vec(out, (n, c, oh, ow), x.device())
+}
+
 /// A transposed convolution whose kernel equals its stride (no overlap, no padding), e.g.
 /// DBNet's 2×2 stride-2 upsampling, prepared at load: per band of input rows one matmul
 /// `W [C_out·kh·kw, C_in] × x [C_in, rows·w]` into a reused buffer, then the kernel
@@ -318,11 +382,21 @@ impl ConvTransposed {
                                         &m[r * len + (y - y0) * w..r * len + (y - y0 + 1) * w]
                                     };
                                     crate::kernels::with_avx512(|| {
-                                        for kx in 0..kw {
-                                            for (d, v) in
-                                                row[kx..].iter_mut().step_by(kw).zip(src(kx))
+                                        if kw == 2 {
+                                            // Pairwise, so the interleave vectorises.
+                                            let (a, b) = (src(0), src(1));
+                                            for ((d, a), b) in row.chunks_exact_mut(2).zip(a).zip(b)
                                             {
-                                                *d = *v;
+                                                d[0] = *a;
+                                                d[1] = *b;
+                                            }
+                                        } else {
+                                            for kx in 0..kw {
+                                                for (d, v) in
+                                                    row[kx..].iter_mut().step_by(kw).zip(src(kx))
+                                                {
+                                                    *d = *v;
+                                                }
                                             }
                                         }
                                     });
@@ -390,6 +464,14 @@ mod tests {
         let rows = Tensor::new(&[0u32, 2, 4, 6, 8], &dev)?;
         let want = dense_s1.index_select(&rows, 2)?;
         assert!(check(&depthwise(&x, &wd3, 1, 2, 1)?, &want)? < 1e-4);
+        // Nearest 2× and 3×2 upsampling, alone and added to a base.
+        for f in [(2, 2), (3, 2)] {
+            let up = x.upsample_nearest2d(9 * f.0, 7 * f.1)?;
+            assert!(check(&upsample_nearest_add(&x, None, f)?, &up)? == 0.0);
+            let base = Tensor::randn(0f32, 1.0, up.dims(), &dev)?;
+            let want = (&base + &up)?;
+            assert!(check(&upsample_nearest_add(&x, Some(&base), f)?, &want)? == 0.0);
+        }
         // Transposed 2×2 stride 2, prepared, with its bias and ReLU.
         let wt2 = Tensor::randn(0f32, 1.0, (6, 3, 2, 2), &dev)?;
         let b2 = [0.3f32, -0.2, 0.1];

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use candle_core::{Result, Tensor};
 
-use super::{FUSED_AFFINE, FUSED_HARDSWISH, Value, scalar_of};
+use super::{FUSED_AFFINE, FUSED_HARDSWISH, FUSED_RESIZE_ADD, Value, scalar_of};
 use crate::{kernels::Act, onnx::NodeProto};
 
 /// Replaces chains of elementwise nodes by one fused node where the intermediate values
 /// have no other consumer: `Add(x, 3) → Clip(0, 6) → Mul(x, ·) → Div(6)` becomes
 /// [`FUSED_HARDSWISH`], `Mul(w, x) → Add(·, b)` with scalar constants becomes
-/// [`FUSED_AFFINE`]. The fused kernels do the same f32 operations in the same order, so
+/// [`FUSED_AFFINE`], `Resize → Add` [`FUSED_RESIZE_ADD`]. The fused kernels do the same f32 operations in the same order, so
 /// results are bit-identical; they only save passes over memory.
 pub(super) fn fuse(
     nodes: Vec<NodeProto>,
@@ -64,6 +64,35 @@ pub(super) fn fuse(
                     attribute: Vec::new(),
                 });
                 i += 4;
+                continue;
+            }
+        }
+        // Resize → Add(other, resized) (either order): the upsampled map is never stored.
+        if let [r, a] = nodes.get(i..i + 2).unwrap_or_default()
+            && r.op_type == "Resize"
+            && attr_s(r, "mode").is_none_or(|m| m == b"nearest")
+            && a.op_type == "Add"
+            && a.input.len() == 2
+            && a.input.contains(&r.output[0])
+            && a.input[0] != a.input[1]
+            && single(&r.output[0])
+        {
+            let base = if a.input[0] == r.output[0] {
+                &a.input[1]
+            } else {
+                &a.input[0]
+            };
+            if !consts.contains_key(base) {
+                out.push(NodeProto {
+                    input: std::iter::once(base.clone())
+                        .chain(r.input.iter().cloned())
+                        .collect(),
+                    output: a.output.clone(),
+                    name: format!("{}+fused", a.name),
+                    op_type: FUSED_RESIZE_ADD.into(),
+                    attribute: r.attribute.clone(),
+                });
+                i += 2;
                 continue;
             }
         }
@@ -430,4 +459,11 @@ mod tests {
         assert!(diff < 1e-4, "max |Δ| {diff}");
         Ok(())
     }
+}
+
+fn attr_s<'a>(n: &'a NodeProto, name: &str) -> Option<&'a [u8]> {
+    n.attribute
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.s.as_slice())
 }

@@ -170,6 +170,34 @@ fn axis(a: i64, rank: usize) -> usize {
 const FUSED_HARDSWISH: &str = "vf.HardSwish";
 /// Fused `w · x + b` with scalar `w`, `b` (PP-LCNetV3's learnable affine blocks).
 const FUSED_AFFINE: &str = "vf.Affine";
+/// Fused `base + Resize(x)` (nearest, integer factors; the FPN's top-down path): inputs
+/// `base`, then the `Resize` node's.
+const FUSED_RESIZE_ADD: &str = "vf.ResizeAdd";
+
+/// The integer nearest-neighbour factors `(fh, fw)` of a `Resize` whose inputs start at
+/// `first` (`x`, `roi`, `scales`, `sizes`), for `x`'s size.
+fn resize_factors<'v>(
+    x: &Tensor,
+    get: &dyn Fn(usize) -> Result<&'v Value>,
+    has: &dyn Fn(usize) -> bool,
+    first: usize,
+) -> Result<(usize, usize)> {
+    let (_, _, h, w) = x.dims4()?;
+    let (nh, nw) = if has(first + 3) {
+        let s = get(first + 3)?.ints()?;
+        (s[2] as usize, s[3] as usize)
+    } else {
+        let s = get(first + 2)?.t()?.flatten_all()?.to_vec1::<f32>()?;
+        (
+            (h as f32 * s[2]).round() as usize,
+            (w as f32 * s[3]).round() as usize,
+        )
+    };
+    if h == 0 || w == 0 || nh % h != 0 || nw % w != 0 {
+        bail!("Resize only by integer factors (nearest)");
+    }
+    Ok((nh / h, nw / w))
+}
 
 fn scalar_of(v: &Value) -> Result<f32> {
     let t = v.t()?;
@@ -528,21 +556,13 @@ impl OnnxGraph {
             }
             "Resize" => {
                 let x = t(0)?;
-                let (_, _, h, w) = x.dims4()?;
-                let (nh, nw) = if has(3) {
-                    let s = get(3)?.ints()?;
-                    (s[2] as usize, s[3] as usize)
-                } else {
-                    let s = get(2)?.t()?.flatten_all()?.to_vec1::<f32>()?;
-                    (
-                        (h as f32 * s[2]).round() as usize,
-                        (w as f32 * s[3]).round() as usize,
-                    )
-                };
-                if nh % h != 0 || nw % w != 0 {
-                    bail!("Resize only by integer factors (nearest)");
-                }
-                Value::T(x.upsample_nearest2d(nh, nw)?)
+                let factors = resize_factors(&x, get, has, 0)?;
+                Value::T(crate::ops::upsample_nearest_add(&x, None, factors)?)
+            }
+            FUSED_RESIZE_ADD => {
+                let (base, x) = (t(0)?, t(1)?);
+                let factors = resize_factors(&x, get, has, 1)?;
+                Value::T(crate::ops::upsample_nearest_add(&x, Some(&base), factors)?)
             }
             "Concat" => {
                 let ax = attr_i(n, "axis", 0);
