@@ -279,7 +279,7 @@ pub fn upsample_nearest_add(
                     }
                     if let Some(b) = base {
                         for (d, b) in row.iter_mut().zip(&b[oy * ow..(oy + 1) * ow]) {
-                            *d = *b + *d;
+                            *d += *b;
                         }
                     }
                 }

@@ -315,6 +315,13 @@ pub(super) fn fuse_conv_epilogues(
     Ok((out, epilogues))
 }
 
+fn attr_s<'a>(n: &'a NodeProto, name: &str) -> Option<&'a [u8]> {
+    n.attribute
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.s.as_slice())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
