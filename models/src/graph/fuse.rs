@@ -467,10 +467,3 @@ mod tests {
         Ok(())
     }
 }
-
-fn attr_s<'a>(n: &'a NodeProto, name: &str) -> Option<&'a [u8]> {
-    n.attribute
-        .iter()
-        .find(|a| a.name == name)
-        .map(|a| a.s.as_slice())
-}
