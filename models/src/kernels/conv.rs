@@ -8,7 +8,7 @@ use candle_core::{DType, Result, Tensor};
 use crate::winograd::{F2, F4, Variant};
 
 use super::{
-    Act, OutPtr, WINOGRAD_MIN_CHANNELS, epilogue, profile, sgemm, split_rows, winograd,
+    Act, OutPtr, WINOGRAD_MIN_CHANNELS, epilogue, profile, sgemm, split_rows, threads, winograd,
     with_avx512, with_f32,
 };
 
@@ -141,9 +141,12 @@ pub fn conv_image(
     assert!(bias.len() == s.c_out && out.len() >= s.c_out * plane);
     let pointwise = s.k == (1, 1) && s.stride == 1 && s.pad == 0;
     let band = band_rows(s, wo, ho);
-    // Each thread owns output rows [r0, r1): a column range of every channel row.
     let out = OutPtr::new(out);
-    split_rows(ho, band, |r0, r1| {
+    // Output rows [r0, r1) of output channels [o0, o1), band by band.
+    let work = |r0: usize, r1: usize, o0: usize, o1: usize| {
+        let m = o1 - o0;
+        let w_part = &weight[o0 * k..o1 * k];
+        let at = o0 * plane;
         let mut oy0 = r0;
         COLS.with(|cols| {
             let mut cols = cols.borrow_mut();
@@ -152,28 +155,38 @@ pub fn conv_image(
                 let n = (oy1 - oy0) * wo;
                 let p0 = oy0 * wo;
                 if pointwise {
-                    sgemm((s.c_out, n, k), weight, k, &x[p0..], plane, out, p0, plane);
+                    sgemm((m, n, k), w_part, k, &x[p0..], plane, out, at + p0, plane);
                 } else {
                     if cols.len() < k * n {
                         cols.resize(k * n, 0.0);
                     }
                     with_avx512(|| im2col(x, (h, w), s, oy0, oy1, &mut cols[..k * n]));
-                    sgemm(
-                        (s.c_out, n, k),
-                        weight,
-                        k,
-                        &cols[..k * n],
-                        n,
-                        out,
-                        p0,
-                        plane,
-                    );
+                    let c = &cols[..k * n];
+                    sgemm((m, n, k), w_part, k, c, n, out, at + p0, plane);
                 }
-                epilogue(out, p0, plane, n, bias, act, residual.map(|r| &r[p0..]));
+                let res = residual.map(|r| &r[at + p0..]);
+                epilogue(out, at + p0, plane, n, &bias[o0..o1], act, res);
                 oy0 = oy1;
             }
         });
-    });
+    };
+    if ho.div_ceil(band) < threads() && s.c_out >= 32 {
+        // A map smaller than one band per thread (the recogniser's 12×80, YOLO's 20×20):
+        // threads split the output channels instead (each unfolds the same patches), in
+        // multiples of 16 rows, the matmul kernel's height.
+        let per = s.c_out.div_ceil(threads()).next_multiple_of(16);
+        split_rows(s.c_out, per, |o0, o1| {
+            let mut o = o0;
+            while o < o1 {
+                let end = (o + per).min(o1);
+                work(0, ho, o, end);
+                o = end;
+            }
+        });
+    } else {
+        // Each thread owns output rows [r0, r1): a column range of every channel row.
+        split_rows(ho, band, |r0, r1| work(r0, r1, 0, s.c_out));
+    }
 }
 
 /// A dense convolution with its weights and bias read out of their tensors once, at load:
