@@ -296,6 +296,60 @@ pub fn upsample_nearest_add(
     Tensor::from_vec(out, (n, c, oh, ow), x.device())
 }
 
+/// `a [.., M, K] × b [K, N]` → `[.., M, N]`: every leading index's rows in one matmul
+/// (`b` shared), the columns of `b` split between threads in blocks of 64 when the product
+/// is large enough to pay for a thread.
+///
+/// # Errors
+/// Shape errors (inner dimensions that differ).
+pub fn matmul_rhs2d(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let (k, n) = b.dims2()?;
+    let dims = a.dims();
+    let ka = dims[dims.len() - 1];
+    if ka != k {
+        candle_core::bail!("matmul: {ka} vs {k} inner dimensions");
+    }
+    let m = a.elem_count() / k.max(1);
+    let mut out = vec![0f32; m * n];
+    with_f32(a, |xa| {
+        with_f32(b, |xb| {
+            let dst = crate::kernels::OutPtr::new(&mut out);
+            // Below ~8 MFLOP starting a thread costs more than it saves.
+            let block = if 2 * m * n * k < 8_000_000 { n } else { 64 };
+            crate::kernels::split_rows(n, block, |c0, c1| {
+                crate::kernels::sgemm((m, c1 - c0, k), xa, k, &xb[c0..], n, dst, c0, n);
+            });
+        })
+    })??;
+    let mut shape = dims.to_vec();
+    *shape.last_mut().unwrap_or(&mut 0) = n;
+    Tensor::from_vec(out, shape, a.device())
+}
+
+/// Softmax over the last dimension: per row, `e^(x − max) / Σ` (the exponential of
+/// [`crate::kernels::exp`], ≤ 3e-7 relative), 16 lanes wide where the CPU has AVX-512.
+///
+/// # Errors
+/// Shape errors (a rank-0 tensor).
+pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
+    let d = *x
+        .dims()
+        .last()
+        .ok_or_else(|| candle_core::Error::Msg("softmax of a scalar".into()))?;
+    let mut out = with_f32(x, <[f32]>::to_vec)?;
+    crate::kernels::with_avx512(|| {
+        for row in out.chunks_mut(d.max(1)) {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            row.iter_mut()
+                .for_each(|v| *v = crate::kernels::exp(*v - max));
+            let sum: f32 = row.iter().sum();
+            let inv = 1.0 / sum;
+            row.iter_mut().for_each(|v| *v *= inv);
+        }
+    });
+    Tensor::from_vec(out, x.dims(), x.device())
+}
+
 /// A transposed convolution whose kernel equals its stride (no overlap, no padding), e.g.
 /// DBNet's 2×2 stride-2 upsampling, prepared at load: per band of input rows one matmul
 /// `W [C_out·kh·kw, C_in] × x [C_in, rows·w]` into a reused buffer, then the kernel
@@ -464,6 +518,13 @@ mod tests {
         let rows = Tensor::new(&[0u32, 2, 4, 6, 8], &dev)?;
         let want = dense_s1.index_select(&rows, 2)?;
         assert!(check(&depthwise(&x, &wd3, 1, 2, 1)?, &want)? < 1e-4);
+        // A matmul with a weight matrix, and the softmax of its rows.
+        let a = Tensor::randn(0f32, 1.0, (2, 5, 7), &dev)?;
+        let bm = Tensor::randn(0f32, 1.0, (7, 130), &dev)?;
+        let want = a.broadcast_matmul(&bm)?;
+        assert!(check(&matmul_rhs2d(&a, &bm)?, &want)? < 1e-4);
+        let want = candle_nn::ops::softmax_last_dim(&want)?;
+        assert!(check(&softmax_last_dim(&a.broadcast_matmul(&bm)?)?, &want)? < 1e-6);
         // Nearest 2× and 3×2 upsampling, alone and added to a base.
         for f in [(2, 2), (3, 2)] {
             let up = x.upsample_nearest2d(9 * f.0, 7 * f.1)?;

@@ -695,13 +695,22 @@ impl OnnxGraph {
                 Value::T(x.permute(perm)?.contiguous()?)
             }
             "MatMul" => {
-                let (a, b) = (t(0)?.contiguous()?, t(1)?.contiguous()?);
-                Value::T(a.broadcast_matmul(&b)?)
+                let (a, b) = (t(0)?, t(1)?);
+                if b.rank() == 2 && a.rank() >= 2 {
+                    // A weight matrix (the recogniser's CTC head, 120 → 6625 classes).
+                    Value::T(crate::ops::matmul_rhs2d(&a, &b)?)
+                } else {
+                    Value::T(a.contiguous()?.broadcast_matmul(&b.contiguous()?)?)
+                }
             }
             "Softmax" => {
                 let x = t(0)?;
                 let ax = axis(attr_i(n, "axis", -1), x.rank());
-                Value::T(candle_nn::ops::softmax(&x, ax)?)
+                if ax + 1 == x.rank() {
+                    Value::T(crate::ops::softmax_last_dim(&x)?)
+                } else {
+                    Value::T(candle_nn::ops::softmax(&x, ax)?)
+                }
             }
             "ReduceMean" => {
                 let mut x = t(0)?;

@@ -561,10 +561,7 @@ impl Yolo {
         }
         let x = x.to_dtype(DType::F32)?;
         let l = &self.layers;
-        let up = |t: &Tensor| -> Result<Tensor> {
-            let (_, _, h, w) = t.dims4()?;
-            t.upsample_nearest2d(h * 2, w * 2)
-        };
+        let up = |t: &Tensor| crate::ops::upsample_nearest_add(t, None, (2, 2));
         // Backbone.
         let (p3, p4, mut p5) = profile::stage("yolo backbone", || -> Result<_> {
             let x1 = l[1].forward(&l[0].forward(&x)?)?;
