@@ -326,12 +326,13 @@ pub fn matmul_rhs2d(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     Tensor::from_vec(out, shape, a.device())
 }
 
-/// Softmax over the last dimension: per row, `e^(x − max) / Σ` (the exponential of
-/// [`crate::kernels::exp`], ≤ 3e-7 relative), 16 lanes wide where the CPU has AVX-512.
+/// Softmax over the last dimension of `scale · x` (`scale` > 0): per row, `e^(scale·(x −
+/// max)) / Σ` (the exponential of [`crate::kernels::exp`], ≤ 3e-7 relative), 16 lanes wide
+/// where the CPU has AVX-512.
 ///
 /// # Errors
 /// Shape errors (a rank-0 tensor).
-pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
+pub fn softmax_last_dim(x: &Tensor, scale: f32) -> Result<Tensor> {
     let d = *x
         .dims()
         .last()
@@ -341,7 +342,7 @@ pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
         for row in out.chunks_mut(d.max(1)) {
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             row.iter_mut()
-                .for_each(|v| *v = crate::kernels::exp(*v - max));
+                .for_each(|v| *v = crate::kernels::exp(scale * (*v - max)));
             let sum: f32 = row.iter().sum();
             let inv = 1.0 / sum;
             row.iter_mut().for_each(|v| *v *= inv);
@@ -524,7 +525,9 @@ mod tests {
         let want = a.broadcast_matmul(&bm)?;
         assert!(check(&matmul_rhs2d(&a, &bm)?, &want)? < 1e-4);
         let want = candle_nn::ops::softmax_last_dim(&want)?;
-        assert!(check(&softmax_last_dim(&a.broadcast_matmul(&bm)?)?, &want)? < 1e-6);
+        assert!(check(&softmax_last_dim(&a.broadcast_matmul(&bm)?, 1.0)?, &want)? < 1e-6);
+        let want = candle_nn::ops::softmax_last_dim(&(a.broadcast_matmul(&bm)? * 0.3)?)?;
+        assert!(check(&softmax_last_dim(&a.broadcast_matmul(&bm)?, 0.3)?, &want)? < 1e-6);
         // Nearest 2× and 3×2 upsampling, alone and added to a base.
         for f in [(2, 2), (3, 2)] {
             let up = x.upsample_nearest2d(9 * f.0, 7 * f.1)?;

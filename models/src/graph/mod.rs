@@ -707,7 +707,7 @@ impl OnnxGraph {
                 let x = t(0)?;
                 let ax = axis(attr_i(n, "axis", -1), x.rank());
                 if ax + 1 == x.rank() {
-                    Value::T(crate::ops::softmax_last_dim(&x)?)
+                    Value::T(crate::ops::softmax_last_dim(&x, 1.0)?)
                 } else {
                     Value::T(candle_nn::ops::softmax(&x, ax)?)
                 }

@@ -359,8 +359,13 @@ impl Attention {
     }
 }
 
-impl Module for Attention {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+impl Attention {
+    /// `residual + attn(x)`: the residual added by `proj`'s kernel, the score scale folded
+    /// into the softmax. `x` `[B, C, H, W]`.
+    ///
+    /// # Errors
+    /// Shape errors.
+    pub fn forward_add(&self, x: &Tensor, residual: &Tensor) -> Result<Tensor> {
         let (b, c, h, w) = x.dims4()?;
         let n = h * w;
         let qkv = self.qkv.forward(x)?.reshape((
@@ -371,16 +376,16 @@ impl Module for Attention {
         ))?;
         let q = qkv.narrow(2, 0, self.key_dim)?;
         let k = qkv.narrow(2, self.key_dim, self.key_dim)?;
-        let v = qkv.narrow(2, 2 * self.key_dim, self.head_dim)?;
-        let scale = (self.key_dim as f64).powf(-0.5);
-        let attn = (q.transpose(2, 3)?.contiguous()?.matmul(&k.contiguous()?)? * scale)?;
-        let attn = candle_nn::ops::softmax_last_dim(&attn)?;
-        let out = v
-            .contiguous()?
-            .matmul(&attn.transpose(2, 3)?.contiguous()?)?
-            .reshape((b, c, h, w))?;
-        let pe = self.pe.forward(&v.contiguous()?.reshape((b, c, h, w))?)?;
-        self.proj.forward(&(out + pe)?)
+        let v = qkv
+            .narrow(2, 2 * self.key_dim, self.head_dim)?
+            .contiguous()?;
+        let scale = (self.key_dim as f32).powf(-0.5);
+        // Scores [B, heads, N, N] = softmax(scale · qᵀk) over keys.
+        let attn = q.transpose(2, 3)?.contiguous()?.matmul(&k.contiguous()?)?;
+        let attn = crate::ops::softmax_last_dim(&attn, scale)?;
+        let out = v.matmul(&attn.transpose(2, 3)?)?.reshape((b, c, h, w))?;
+        let pe = self.pe.forward(&v.reshape((b, c, h, w))?)?;
+        self.proj.forward_add(&(out + pe)?, Some(residual))
     }
 }
 
@@ -408,9 +413,8 @@ impl PsaBlock {
 
 impl Module for PsaBlock {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = (x + self.attn.forward(x)?)?;
-        let y = self.ffn1.forward(&self.ffn0.forward(&x)?)?;
-        x + y
+        let x = self.attn.forward_add(x, x)?;
+        self.ffn1.forward_add(&self.ffn0.forward(&x)?, Some(&x))
     }
 }
 
