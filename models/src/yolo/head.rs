@@ -4,16 +4,17 @@
 //! into boxes in input pixels; segment models add mask coefficients and prototypes.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig, VarBuilder};
+use candle_nn::{Conv2d, VarBuilder};
 
 use super::{ConvBlock, YoloConfig, conv_forward, count_children, raw_conv};
-use crate::kernels::profile;
+use crate::kernels::{Act, profile};
 
 /// Ultralytics `Proto`: mask prototypes at 1/4 of the input size.
 #[derive(Debug, Clone)]
 pub struct Proto {
     cv1: ConvBlock,
-    upsample: ConvTranspose2d,
+    /// The 2×2 stride-2 transposed conv, prepared at load.
+    upsample: crate::ops::ConvTransposed,
     cv2: ConvBlock,
     cv3: ConvBlock,
 }
@@ -25,16 +26,13 @@ impl Proto {
     /// Missing weights.
     pub fn load(vb: VarBuilder, cfg: &YoloConfig) -> Result<Self> {
         let up = vb.pp("upsample");
-        let upsample = ConvTranspose2d::new(
-            up.get_unchecked("weight")?,
-            up.get_unchecked("bias").ok(),
-            ConvTranspose2dConfig {
-                padding: 0,
-                output_padding: 0,
-                stride: 2,
-                dilation: 1,
-            },
-        );
+        let weight = up.get_unchecked("weight")?;
+        let c_out = weight.dim(1)?;
+        let bias = match up.get_unchecked("bias") {
+            Ok(b) => b.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>()?,
+            Err(_) => vec![0.0; c_out],
+        };
+        let upsample = crate::ops::ConvTransposed::new(&weight, &bias, Act::Linear)?;
         Ok(Self {
             cv1: ConvBlock::load(vb.pp("cv1"), 1, false, cfg)?,
             upsample,
@@ -46,11 +44,7 @@ impl Proto {
 
 impl Module for Proto {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = crate::ops::conv_transpose_nonoverlapping(
-            &self.cv1.forward(x)?,
-            self.upsample.weight(),
-            self.upsample.bias(),
-        )?;
+        let x = self.upsample.forward(&self.cv1.forward(x)?)?;
         self.cv3.forward(&self.cv2.forward(&x)?)
     }
 }
