@@ -24,19 +24,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ms.sort_by(f64::total_cmp);
     println!("median {:.1} ms over {n}", ms[n / 2]);
     // With VF_GRAPH_PROFILE set: each convolution geometry and stage, per pass.
-    let mut table = visionflow_models::kernels::profile::take();
-    table.sort_by(|a, b| b.1.secs.total_cmp(&a.1.secs));
-    for (name, e) in table {
-        let gflops = if e.secs > 0.0 {
-            e.flops / e.secs / 1e9
-        } else {
-            0.0
-        };
-        println!(
-            "{name:<44} {:>3} calls {:>7.2} ms/pass {gflops:>6.1} GFLOP/s",
-            e.calls / n,
-            e.secs * 1e3 / n as f64
-        );
-    }
+    print!("{}", visionflow_models::kernels::profile::report(n));
     Ok(())
 }

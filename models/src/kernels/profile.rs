@@ -84,3 +84,25 @@ pub fn take() -> Vec<(String, Entry)> {
         .map(|mut t| std::mem::take(&mut *t).into_iter().collect())
         .unwrap_or_default()
 }
+
+/// The table so far (emptied) as text, slowest first, one line per geometry or stage:
+/// calls, milliseconds and GFLOP/s per pass over `passes` passes.
+pub fn report(passes: usize) -> String {
+    let passes = passes.max(1);
+    let mut table = take();
+    table.sort_by(|a, b| b.1.secs.total_cmp(&a.1.secs));
+    let mut out = String::new();
+    for (name, e) in table {
+        let gflops = if e.secs > 0.0 {
+            e.flops / e.secs / 1e9
+        } else {
+            0.0
+        };
+        out.push_str(&format!(
+            "{name:<44} {:>3} calls {:>7.2} ms/pass {gflops:>6.1} GFLOP/s\n",
+            e.calls / passes,
+            e.secs * 1e3 / passes as f64
+        ));
+    }
+    out
+}
