@@ -73,11 +73,14 @@ pub fn depthwise_fused(
                 let chunk: Vec<(usize, &mut [f32])> = planes.drain(..take).collect();
                 let (xs, ws) = (&xs, &ws);
                 scope.spawn(move || {
-                    // The plane is copied into a zero-bordered buffer once, so every kernel
-                    // tap is a bounds-free multiply-add over a contiguous output row (which
-                    // the compiler vectorises); taps are summed in the same order as the
-                    // scalar stencil, so results are bit-identical to it.
+                    // The plane is copied into a zero-bordered buffer once, and for a
+                    // horizontal stride s > 1 each padded row is split into its s phases
+                    // (columns j·s + p), so every kernel tap reads a contiguous run;
+                    // taps are summed in the same order as the scalar stencil, so results
+                    // are bit-identical to it.
                     let mut padded = vec![0f32; ph * pw];
+                    let pws = pw.div_ceil(sw);
+                    let mut phased = vec![0f32; if sw > 1 { ph * sw * pws } else { 0 }];
                     for (plane, dst) in chunk {
                         let ch = plane % c;
                         let src = &xs[plane * h * wd..(plane + 1) * h * wd];
@@ -85,9 +88,20 @@ pub fn depthwise_fused(
                             let at = (y + pad) * pw + pad;
                             padded[at..at + wd].copy_from_slice(row);
                         }
+                        if sw > 1 {
+                            for (prow, out) in padded.chunks(pw).zip(phased.chunks_mut(sw * pws)) {
+                                for (p, phase) in out.chunks_mut(pws).enumerate() {
+                                    for (d, v) in phase.iter_mut().zip(prow[p..].iter().step_by(sw))
+                                    {
+                                        *d = *v;
+                                    }
+                                }
+                            }
+                        }
+                        let rows: &[f32] = if sw > 1 { &phased } else { &padded };
                         let k = &ws[ch * kh * kw..(ch + 1) * kh * kw];
                         crate::kernels::with_avx512(|| {
-                            stencil(&padded, pw, k, (kh, kw), (sh, sw), ow, dst);
+                            stencil(rows, pws, k, (kh, kw), (sh, sw), ow, dst);
                         });
                         act.apply(dst, bias.map_or(0.0, |b| b[ch]));
                     }
@@ -98,36 +112,59 @@ pub fn depthwise_fused(
     Tensor::from_vec(out, (n, c, oh, ow), x.device())
 }
 
-/// One depthwise output plane: `dst [oh, ow] += Σ taps k[ky, kx] · padded[oy·sh + ky, ox·sw
-/// + kx]`, tap by tap over whole output rows (the order of the scalar stencil).
+/// One depthwise output plane: `dst [oh, ow] = Σ taps k[ky, kx] · padded[oy·sh + ky, ox·sw
+/// + kx]`, the taps summed in (ky, kx) order (the order of the scalar stencil). `rows` is
+/// the padded plane with each row split into its `sw` phases of `pws` values (row r, phase
+/// p, index j holds padded column j·sw + p), so tap (ky, kx) of output x reads phase kx mod
+/// sw at index x + kx div sw: a contiguous run. Outputs are computed [`STENCIL_BLOCK`] at a
+/// time in an accumulator that stays in registers across all taps, then stored once.
 #[inline(always)]
 fn stencil(
-    padded: &[f32],
-    pw: usize,
+    rows: &[f32],
+    pws: usize,
     k: &[f32],
     (kh, kw): (usize, usize),
     (sh, sw): (usize, usize),
     ow: usize,
     dst: &mut [f32],
 ) {
+    const B: usize = STENCIL_BLOCK;
+    // Each tap's weight and offset from the start of its output row's first input row.
+    let taps: Vec<(f32, usize)> = (0..kh * kw)
+        .map(|t| {
+            let (ky, kx) = (t / kw, t % kw);
+            (k[t], (ky * sw + kx % sw) * pws + kx / sw)
+        })
+        .collect();
     for (oy, drow) in dst.chunks_mut(ow).enumerate() {
-        for ky in 0..kh {
-            let prow = &padded[(oy * sh + ky) * pw..(oy * sh + ky + 1) * pw];
-            for kx in 0..kw {
-                let kv = k[ky * kw + kx];
-                if sw == 1 {
-                    for (d, v) in drow.iter_mut().zip(&prow[kx..kx + ow]) {
-                        *d += kv * v;
-                    }
-                } else {
-                    for (ox, d) in drow.iter_mut().enumerate() {
-                        *d += kv * prow[ox * sw + kx];
-                    }
+        let base = oy * sh * sw * pws;
+        let full = ow / B * B;
+        for ox0 in (0..full).step_by(B) {
+            let mut acc = [0f32; B];
+            for &(kv, off) in &taps {
+                let at = base + off + ox0;
+                for (a, v) in acc.iter_mut().zip(&rows[at..at + B]) {
+                    *a += kv * v;
                 }
             }
+            drow[ox0..ox0 + B].copy_from_slice(&acc);
+        }
+        if full < ow {
+            let n = ow - full;
+            let mut acc = [0f32; B];
+            for &(kv, off) in &taps {
+                let at = base + off + full;
+                for (a, v) in acc[..n].iter_mut().zip(&rows[at..at + n]) {
+                    *a += kv * v;
+                }
+            }
+            drow[full..].copy_from_slice(&acc[..n]);
         }
     }
 }
+
+/// Outputs per register block of the depthwise stencil (two AVX-512 vectors).
+const STENCIL_BLOCK: usize = 32;
 
 /// Ultralytics `SPPF`'s pooled pyramid in one buffer: `x [N, C, H, W]` →
 /// `[N, 4C, H, W]` = `cat(x, m(x), m(m(x)), m(m(m(x))))` along channels, where `m` is a

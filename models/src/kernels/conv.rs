@@ -117,6 +117,11 @@ fn band_rows(s: &ConvShape, wo: usize, ho: usize) -> usize {
     ((1usize << 18) / per_row.max(1)).clamp(1, ho.max(1))
 }
 
+/// FLOP below which a convolution smaller than one band per thread runs on one thread:
+/// starting and joining a thread costs tens of microseconds, about what one core does with
+/// 4–8 MFLOP (the recogniser's 120→480 1×1 at 1×40, 4.6 MFLOP, took 0.11 ms split).
+const MIN_SPLIT_FLOPS: f64 = 8e6;
+
 /// Convolves one image: `x [C_in, h, w]` → `out [C_out, ho, wo]`, with `bias [C_out]`, the
 /// activation and `residual` (`[C_out, ho, wo]`, added after the activation, as in
 /// Ultralytics' `Bottleneck`) fused into the pass over each band.
@@ -170,10 +175,11 @@ pub fn conv_image(
             }
         });
     };
-    if ho.div_ceil(band) < threads() && s.c_out >= 32 {
+    if ho.div_ceil(band) < threads() && s.c_out >= 32 && s.flops(h, w) >= MIN_SPLIT_FLOPS {
         // A map smaller than one band per thread (the recogniser's 12×80, YOLO's 20×20):
         // threads split the output channels instead (each unfolds the same patches), in
-        // multiples of 16 rows, the matmul kernel's height.
+        // multiples of 16 rows, the matmul kernel's height. Below MIN_SPLIT_FLOPS one
+        // thread finishes before a second would have started.
         let per = s.c_out.div_ceil(threads()).next_multiple_of(16);
         split_rows(s.c_out, per, |o0, o1| {
             let mut o = o0;
