@@ -112,12 +112,13 @@ pub fn depthwise_fused(
     Tensor::from_vec(out, (n, c, oh, ow), x.device())
 }
 
-/// One depthwise output plane: `dst [oh, ow] = Σ taps k[ky, kx] · padded[oy·sh + ky, ox·sw
-/// + kx]`, the taps summed in (ky, kx) order (the order of the scalar stencil). `rows` is
-/// the padded plane with each row split into its `sw` phases of `pws` values (row r, phase
-/// p, index j holds padded column j·sw + p), so tap (ky, kx) of output x reads phase kx mod
-/// sw at index x + kx div sw: a contiguous run. Outputs are computed [`STENCIL_BLOCK`] at a
-/// time in an accumulator that stays in registers across all taps, then stored once.
+/// One depthwise output plane: `dst [oh, ow] = Σ taps k[ky, kx] · padded[oy·sh + ky,
+/// ox·sw + kx]`, the taps summed in (ky, kx) order (the order of the scalar stencil).
+/// `rows` is the padded plane with each row split into its `sw` phases of `pws` values (row
+/// r, phase p, index j holds padded column j·sw + p), so tap (ky, kx) of output x reads
+/// phase kx mod sw at index x + kx div sw: a contiguous run. Outputs are computed
+/// [`STENCIL_BLOCK`] at a time in an accumulator that stays in registers across all taps,
+/// then stored once.
 #[inline(always)]
 fn stencil(
     rows: &[f32],
