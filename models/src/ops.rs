@@ -141,27 +141,39 @@ fn stencil(
         let base = oy * sh * sw * pws;
         let full = ow / B * B;
         for ox0 in (0..full).step_by(B) {
+            block::<B>(rows, &taps, base + ox0, &mut drow[ox0..ox0 + B]);
+        }
+        // The tail: a half block where it fits (80-wide rows: 32 + 32 + 16), then the rest.
+        let mut ox0 = full;
+        if ow - ox0 >= B / 2 {
+            block::<{ B / 2 }>(rows, &taps, base + ox0, &mut drow[ox0..ox0 + B / 2]);
+            ox0 += B / 2;
+        }
+        if ox0 < ow {
+            let n = ow - ox0;
             let mut acc = [0f32; B];
             for &(kv, off) in &taps {
                 let at = base + off + ox0;
-                for (a, v) in acc.iter_mut().zip(&rows[at..at + B]) {
-                    *a += kv * v;
-                }
-            }
-            drow[ox0..ox0 + B].copy_from_slice(&acc);
-        }
-        if full < ow {
-            let n = ow - full;
-            let mut acc = [0f32; B];
-            for &(kv, off) in &taps {
-                let at = base + off + full;
                 for (a, v) in acc[..n].iter_mut().zip(&rows[at..at + n]) {
                     *a += kv * v;
                 }
             }
-            drow[full..].copy_from_slice(&acc[..n]);
+            drow[ox0..].copy_from_slice(&acc[..n]);
         }
     }
+}
+
+/// `N` consecutive outputs of [`stencil`] from `at`: an accumulator of fixed length (kept in
+/// registers) summed over all taps, stored once into `dst` (`N` long).
+#[inline(always)]
+fn block<const N: usize>(rows: &[f32], taps: &[(f32, usize)], at: usize, dst: &mut [f32]) {
+    let mut acc = [0f32; N];
+    for &(kv, off) in taps {
+        for (a, v) in acc.iter_mut().zip(&rows[at + off..at + off + N]) {
+            *a += kv * v;
+        }
+    }
+    dst.copy_from_slice(&acc);
 }
 
 /// Outputs per register block of the depthwise stencil (two AVX-512 vectors).
@@ -608,6 +620,21 @@ mod tests {
         assert_eq!(
             sppf_pyramid(&m)?.flatten_all()?.to_vec1::<f32>()?,
             want.flatten_all()?.to_vec1::<f32>()?
+        );
+        // Depthwise over rows wide enough for whole register blocks, a half block and a
+        // remainder (83 = 2·32 + 16 + 3; stride 2: 42 = 32 + 10).
+        let wide = Tensor::randn(0f32, 1.0, (1, 6, 5, 83), &dev)?;
+        assert!(
+            check(
+                &conv2d(&wide, &wd, 2, 1, 6)?,
+                &wide.conv2d(&wd, 2, 1, 1, 6)?
+            )? < 1e-4
+        );
+        assert!(
+            check(
+                &conv2d(&wide, &wd3, 1, 2, 6)?,
+                &wide.conv2d(&wd3, 1, 2, 1, 6)?
+            )? < 1e-4
         );
         // Depthwise with its bias and SiLU fused.
         let bias: Vec<f32> = (0..6).map(|i| i as f32 * 0.1 - 0.2).collect();
