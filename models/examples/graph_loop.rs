@@ -1,7 +1,8 @@
 //! Runs an ONNX graph through the candle graph executor in a loop on a synthetic input, for
 //! profilers: `graph_loop MODEL.onnx N DIMS` (e.g. `data/models/ocr-det/source.onnx 20
-//! 1,3,736,1152`). Prints the median milliseconds; with `VF_GRAPH_PROFILE` set, the graph
-//! prints its time per operator (per run) and convolutions their geometry table at the end.
+//! 1,3,736,1152`). Prints the median and minimum milliseconds; with `VF_GRAPH_PROFILE` set,
+//! the graph prints its time per operator (per run) and convolutions their geometry table
+//! at the end.
 use std::path::Path;
 
 use visionflow_models::{graph::OnnxGraph, onnx::OnnxModel};

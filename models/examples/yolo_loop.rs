@@ -1,7 +1,7 @@
 //! Runs a loaded YOLO model's forward pass in a loop on a synthetic input, for profilers
-//! (`perf record`): `yolo_loop MODEL_DIR N H W [masks]` (boxes only unless `masks`) (e.g. `data/models/vehicles 50 640
-//! 640`). Prints the median milliseconds and, with `VF_GRAPH_PROFILE` set, the time per
-//! convolution geometry and stage.
+//! (`perf record`): `yolo_loop MODEL_DIR N H W [masks]`, e.g. `data/models/vehicles 50 640
+//! 640` (boxes only unless `masks`). Prints the median and minimum milliseconds and, with
+//! `VF_GRAPH_PROFILE` set, the time per convolution geometry and stage.
 use std::path::Path;
 
 use visionflow_models::detector::YoloDetector;
@@ -23,7 +23,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     ms.sort_by(f64::total_cmp);
     println!("median {:.1} ms, min {:.1} ms over {n}", ms[n / 2], ms[0]);
-    // With VF_GRAPH_PROFILE set: each convolution geometry and stage, per pass.
     print!("{}", visionflow_models::kernels::profile::report(n));
     Ok(())
 }

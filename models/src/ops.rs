@@ -355,9 +355,9 @@ pub fn upsample_nearest_add(
 pub fn matmul_rhs2d(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let (k, n) = b.dims2()?;
     let dims = a.dims();
-    let ka = dims[dims.len() - 1];
-    if ka != k {
-        candle_core::bail!("matmul: {ka} vs {k} inner dimensions");
+    let ka = dims.last().copied().unwrap_or(0);
+    if a.rank() < 2 || ka != k {
+        candle_core::bail!("matmul: {:?} × [{k}, {n}]", dims);
     }
     let m = a.elem_count() / k.max(1);
     let mut out = vec![0f32; m * n];
@@ -372,7 +372,7 @@ pub fn matmul_rhs2d(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         })
     })??;
     let mut shape = dims.to_vec();
-    *shape.last_mut().unwrap_or(&mut 0) = n;
+    shape[dims.len() - 1] = n;
     Tensor::from_vec(out, shape, a.device())
 }
 

@@ -70,7 +70,7 @@ pub(super) fn fuse(
         // Resize → Add(other, resized) (either order): the upsampled map is never stored.
         if let [r, a] = nodes.get(i..i + 2).unwrap_or_default()
             && r.op_type == "Resize"
-            && attr_s(r, "mode").is_none_or(|m| m == b"nearest")
+            && super::attr(r, "mode").is_none_or(|m| m.s == b"nearest")
             && a.op_type == "Add"
             && a.input.len() == 2
             && a.input.contains(&r.output[0])
@@ -135,6 +135,15 @@ pub(super) struct ConvEpilogue {
 }
 
 impl ConvEpilogue {
+    /// Nothing folded in: scale 1, shift 0, no activation.
+    pub fn identity() -> Self {
+        Self {
+            scale: vec![1.0],
+            shift: vec![0.0],
+            act: Act::Linear,
+        }
+    }
+
     /// `weight` (output channels along `axis`: 0 for `Conv`, 1 for `ConvTranspose`) and
     /// `bias [C_out]` (zeros when absent) with the affine folded in: `W' = s·W`, `b' = s·b +
     /// t` per output channel.
@@ -235,7 +244,8 @@ pub(super) fn fuse_conv_epilogues(
         }
         let mut j = i + 1;
         let mut last = conv.output[0].clone();
-        let mut affine = (vec![1.0], vec![0.0]);
+        let ConvEpilogue { scale, shift, .. } = ConvEpilogue::identity();
+        let mut affine = (scale, shift);
         // A bias exported as its own node (`ConvTranspose → Add(b)`).
         if follows(j, &last, "Add") && nodes[j].input.len() == 2 && is_const(&nodes[j].input[1]) {
             affine = compose(affine, (&[1.0], &floats(&nodes[j].input[1])?));
@@ -313,13 +323,6 @@ pub(super) fn fuse_conv_epilogues(
         i = j;
     }
     Ok((out, epilogues))
-}
-
-fn attr_s<'a>(n: &'a NodeProto, name: &str) -> Option<&'a [u8]> {
-    n.attribute
-        .iter()
-        .find(|a| a.name == name)
-        .map(|a| a.s.as_slice())
 }
 
 #[cfg(test)]

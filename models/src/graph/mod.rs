@@ -313,11 +313,7 @@ impl OnnxGraph {
             };
             let w = tensor(1).ok_or_else(|| candle_core::Error::Msg("no conv weight".into()))??;
             let b = tensor(2).transpose()?;
-            let plain = ConvEpilogue {
-                scale: vec![1.0],
-                shift: vec![0.0],
-                act: crate::kernels::Act::Linear,
-            };
+            let plain = ConvEpilogue::identity();
             let epi = epilogues.get(out).unwrap_or(&plain);
             let axis = usize::from(kind == Prebuilt::Transposed);
             let (w, b) = epi.fold(&w, b.as_ref(), axis)?;
@@ -481,18 +477,10 @@ impl OnnxGraph {
             "Conv" => {
                 Value::T(self.conv(n, &t(0)?, &t(1)?, if has(2) { Some(t(2)?) } else { None })?)
             }
-            "ConvTranspose"
-                if n.output
-                    .first()
-                    .is_some_and(|o| self.transposed.contains_key(o)) =>
-            {
-                let ct = n.output.first().and_then(|o| self.transposed.get(o));
-                match ct {
-                    Some(ct) => Value::T(ct.forward(&t(0)?)?),
-                    None => bail!("unprepared transposed conv"),
-                }
-            }
             "ConvTranspose" => {
+                if let Some(ct) = n.output.first().and_then(|o| self.transposed.get(o)) {
+                    return Ok(Value::T(ct.forward(&t(0)?)?));
+                }
                 let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
                 let pads = attr_ints(n, "pads").unwrap_or(vec![0; 4]);
                 let out_pad = attr_ints(n, "output_padding").unwrap_or(vec![0, 0]);

@@ -177,18 +177,10 @@ pub fn conv_image(
     };
     if ho.div_ceil(band) < threads() && s.c_out >= 32 && s.flops(h, w) >= MIN_SPLIT_FLOPS {
         // A map smaller than one band per thread (the recogniser's 12×80, YOLO's 20×20):
-        // threads split the output channels instead (each unfolds the same patches), in
-        // multiples of 16 rows, the matmul kernel's height. Below MIN_SPLIT_FLOPS one
-        // thread finishes before a second would have started.
-        let per = s.c_out.div_ceil(threads()).next_multiple_of(16);
-        split_rows(s.c_out, per, |o0, o1| {
-            let mut o = o0;
-            while o < o1 {
-                let end = (o + per).min(o1);
-                work(0, ho, o, end);
-                o = end;
-            }
-        });
+        // each thread takes a contiguous range of output channels instead (and unfolds the
+        // same patches). Below MIN_SPLIT_FLOPS one thread finishes before a second would
+        // have started.
+        split_rows(s.c_out, 16, |o0, o1| work(0, ho, o0, o1));
     } else {
         // Each thread owns output rows [r0, r1): a column range of every channel row.
         split_rows(ho, band, |r0, r1| work(r0, r1, 0, s.c_out));

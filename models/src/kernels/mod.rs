@@ -80,12 +80,13 @@ pub fn threads() -> usize {
 /// Runs `f(i, plane)` for every `len`-long plane `i` of `out`, the planes split into one
 /// contiguous run per thread.
 pub(crate) fn par_planes(out: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
-    let planes = out.len() / len.max(1);
+    let len = len.max(1);
+    let planes = out.len() / len;
     let nthreads = threads().min(planes).max(1);
     let per = planes.div_ceil(nthreads).max(1);
     let f = &f;
     std::thread::scope(|scope| {
-        let mut runs = out.chunks_mut(per * len.max(1)).enumerate();
+        let mut runs = out.chunks_mut(per * len).enumerate();
         let first = runs.next();
         for (t, run) in runs {
             scope.spawn(move || {
