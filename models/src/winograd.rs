@@ -119,6 +119,26 @@ impl Variant {
         residual: Option<&[f32]>,
         out: &mut [f32],
     ) {
+        let out = OutPtr::new(out);
+        self.conv3x3_into(x, (c_in, h, w), u, c_out, pad, bias, act, residual, out);
+    }
+
+    /// [`Variant::conv3x3`] into a buffer shared as an [`OutPtr`]: each output row is
+    /// stored whole before the activation and residual read it, so `out` may be a fresh,
+    /// unwritten buffer ([`crate::kernels::written_by`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn conv3x3_into(
+        &self,
+        x: &[f32],
+        (c_in, h, w): (usize, usize, usize),
+        u: &[f32],
+        c_out: usize,
+        pad: usize,
+        bias: &[f32],
+        act: Act,
+        residual: Option<&[f32]>,
+        out: OutPtr,
+    ) {
         let (m, a) = (self.m, self.alpha);
         let (ho, wo) = (h + 2 * pad - 2, w + 2 * pad - 2);
         let (th, tw) = (ho.div_ceil(m), wo.div_ceil(m));
@@ -127,7 +147,6 @@ impl Variant {
         // Tile rows per band: V and M of a band near 1 MiB (measured best of 0.25–16 MiB).
         let band = ((1usize << 18) / (a * a * (c_in + c_out) * tw).max(1)).clamp(1, th);
         // Each thread owns tile rows [r0, r1), so output rows [m·r0, m·r1).
-        let out = OutPtr::new(out);
         split_rows(th, band, |r0, r1| {
             SCRATCH.with(|s| {
                 let (v, mm) = &mut *s.borrow_mut();
@@ -329,20 +348,23 @@ fn output_transform<T: Tile<M, A>, const M: usize, const A: usize>(
                 if oy >= ho {
                     break;
                 }
-                let row = out.row(o * plane + oy * wo, wo);
+                let at = o * plane + oy * wo;
+                let row = out.row_uninit(at, wo);
                 let ai = &am[i * A * tw..(i + 1) * A * tw];
                 for tx in 0..tw {
                     let y = T::at(std::array::from_fn(|j| ai[j * tw + tx]));
                     if tx < full {
                         for (jj, val) in y.iter().enumerate() {
-                            row[M * tx + jj] = val + b;
+                            row[M * tx + jj].write(val + b);
                         }
                     } else {
                         for (jj, val) in y.iter().enumerate().take(wo - M * tx) {
-                            row[M * tx + jj] = val + b;
+                            row[M * tx + jj].write(val + b);
                         }
                     }
                 }
+                // The tiles cover the row (tw·M ≥ wo): all of it is stored.
+                let row = out.row(at, wo);
                 act.apply(row, 0.0);
                 if let Some(r) = residual {
                     let r = &r[o * plane + oy * wo..o * plane + (oy + 1) * wo];

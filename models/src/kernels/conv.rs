@@ -144,9 +144,30 @@ pub fn conv_image(
     let k = s.c_in * s.k.0 * s.k.1;
     assert!(x.len() >= s.c_in * h * w && weight.len() >= s.c_out * k);
     assert!(bias.len() == s.c_out && out.len() >= s.c_out * plane);
+    conv_into(x, (h, w), weight, bias, s, act, residual, OutPtr::new(out));
+}
+
+/// [`conv_image`] into a buffer shared as an [`OutPtr`]: every output element is stored
+/// (by `gemm`, which never reads it) before the epilogue reads it, so `out` may be a
+/// fresh, unwritten buffer ([`super::written_by`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_into(
+    x: &[f32],
+    (h, w): (usize, usize),
+    weight: &[f32],
+    bias: &[f32],
+    s: &ConvShape,
+    act: Act,
+    residual: Option<&[f32]>,
+    out: OutPtr,
+) {
+    let (ho, wo) = s.out_hw(h, w);
+    let plane = ho * wo;
+    let k = s.c_in * s.k.0 * s.k.1;
+    assert!(x.len() >= s.c_in * h * w && weight.len() >= s.c_out * k);
+    assert!(bias.len() == s.c_out && out.len >= s.c_out * plane);
     let pointwise = s.k == (1, 1) && s.stride == 1 && s.pad == 0;
     let band = band_rows(s, wo, ho);
-    let out = OutPtr::new(out);
     // Output rows [r0, r1) of output channels [o0, o1), band by band.
     let work = |r0: usize, r1: usize, o0: usize, o1: usize| {
         let m = o1 - o0;
@@ -349,25 +370,31 @@ fn run(
         candle_core::bail!("residual {:?} does not match the output", r.dims());
     }
     let started = profile::enabled().then(Instant::now);
-    let mut out = vec![0f32; n * per_out];
-    with_f32(x, |xs| -> Result<()> {
-        let mut go = |res: Option<&[f32]>| {
-            for (i, o) in out.chunks_mut(per_out).enumerate() {
+    let go = |xs: &[f32], rs: Option<&[f32]>| {
+        let fill = |out: OutPtr| {
+            for i in 0..n {
                 let xi = &xs[i * c * h * w..(i + 1) * c * h * w];
-                let ri = res.map(|r| &r[i * per_out..(i + 1) * per_out]);
+                let ri = rs.map(|r| &r[i * per_out..(i + 1) * per_out]);
+                let o = out.offset(i * per_out, per_out);
                 match winograd {
-                    Some((v, u)) => v.conv3x3(xi, (c, h, w), u, s.c_out, s.pad, bias, act, ri, o),
-                    None => conv_image(xi, (h, w), weight, bias, s, act, ri, o),
+                    Some((v, u)) => {
+                        v.conv3x3_into(xi, (c, h, w), u, s.c_out, s.pad, bias, act, ri, o);
+                    }
+                    None => conv_into(xi, (h, w), weight, bias, s, act, ri, o),
                 }
             }
         };
-        match residual {
-            Some(r) => with_f32(r, |rs| go(Some(rs))),
-            None => {
-                go(None);
-                Ok(())
-            }
+        // SAFETY: `conv_into` and `conv3x3_into` store every element of an image's
+        // `per_out` outputs before reading any (their documentation), and the `n` images
+        // cover the buffer.
+        #[allow(unsafe_code)]
+        unsafe {
+            super::written_by(n * per_out, fill)
         }
+    };
+    let out = with_f32(x, |xs| match residual {
+        Some(r) => with_f32(r, |rs| go(xs, Some(rs))),
+        None => Ok(go(xs, None)),
     })??;
     if let Some(t0) = started {
         let tag = winograd.map(|(v, _)| v.m);

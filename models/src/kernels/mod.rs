@@ -18,7 +18,7 @@
 mod conv;
 pub mod profile;
 
-use std::sync::OnceLock;
+use std::{mem::MaybeUninit, sync::OnceLock};
 
 use candle_core::{DType, Result, Storage, Tensor};
 
@@ -318,8 +318,37 @@ impl OutPtr {
         }
     }
 
+    /// Elements in the buffer.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The `len` elements from `at` as a buffer of their own (one image of a batch).
+    pub(crate) fn offset(&self, at: usize, len: usize) -> Self {
+        assert!(at + len <= self.len, "offset out of bounds");
+        // SAFETY: in bounds (asserted).
+        #[allow(unsafe_code)]
+        Self {
+            ptr: unsafe { self.ptr.add(at) },
+            len,
+        }
+    }
+
+    /// The `len` elements from `at`, not yet written: the caller stores every one of them
+    /// (through [`std::mem::MaybeUninit::write`]) before anything reads them as f32.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn row_uninit(&self, at: usize, len: usize) -> &mut [MaybeUninit<f32>] {
+        assert!(at + len <= self.len, "row out of bounds");
+        // SAFETY: in bounds (asserted); exclusive as the type's documentation says; a
+        // `MaybeUninit` slice may cover memory that holds no value yet.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::slice::from_raw_parts_mut(self.ptr.add(at).cast(), len)
+        }
+    }
+
     /// The `len` elements from `at`: one band's part of one channel row, which no other
-    /// thread touches while the returned slice lives.
+    /// thread touches while the returned slice lives, and which has been written.
     #[allow(clippy::mut_from_ref)]
     pub(crate) fn row(&self, at: usize, len: usize) -> &mut [f32] {
         assert!(at + len <= self.len, "row out of bounds");
@@ -329,6 +358,32 @@ impl OutPtr {
             std::slice::from_raw_parts_mut(self.ptr.add(at), len)
         }
     }
+}
+
+/// A fresh `len`-long buffer that `fill` writes from start to end, never zeroed first:
+/// zero-filling the output of every convolution (a `vec![0.0; len]` is a `memset` once
+/// glibc serves it from the reused heap, as the server's `mallopt` settings make it) was
+/// 6–10 % of a vehicles pass (`perf record` of `examples/yolo_loop.rs`).
+///
+/// # Safety
+/// `fill` must store every one of the `len` elements through the [`OutPtr`] it is given
+/// (with `gemm`'s `read_dst = false`, [`OutPtr::row_uninit`], or raw writes), and read an
+/// element as f32 ([`OutPtr::row`]) only after storing it. If `fill` panics the buffer is
+/// freed unread.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn written_by(len: usize, fill: impl FnOnce(OutPtr)) -> Vec<f32> {
+    let mut buf: Vec<MaybeUninit<f32>> = Vec::with_capacity(len);
+    // SAFETY: `MaybeUninit<f32>` needs no initialisation; the capacity is `len`.
+    unsafe { buf.set_len(len) };
+    fill(OutPtr {
+        ptr: buf.as_mut_ptr().cast(),
+        len,
+    });
+    let mut buf = std::mem::ManuallyDrop::new(buf);
+    // SAFETY: the caller's contract: every element has been written, so the allocation
+    // (same size and alignment: `MaybeUninit<f32>` is layout-identical to f32) now holds
+    // `len` valid f32 values; `buf` is not dropped, so it is freed once, as this Vec.
+    unsafe { Vec::from_raw_parts(buf.as_mut_ptr().cast::<f32>(), len, buf.capacity()) }
 }
 
 /// Runs `f` on a tensor's values as one contiguous f32 slice (borrowed from CPU storage
