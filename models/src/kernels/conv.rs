@@ -48,20 +48,23 @@ impl ConvShape {
     }
 }
 
-/// Unfolds output rows `oy0..oy1` of input `x [C_in, h, w]` into `cols [C_in·kh·kw, rows·wo]`.
+/// Unfolds output rows `oy0..oy1` of input `x [C_in, h, w]` into `cols [C_in·kh·kw, ld]`
+/// (row `r` holds its `rows·wo` values from `r·ld`; the rest of the row is not written).
 #[inline(always)]
-fn im2col(
+pub(super) fn im2col(
     x: &[f32],
     (h, w): (usize, usize),
     s: &ConvShape,
     oy0: usize,
     oy1: usize,
     cols: &mut [f32],
+    ld: usize,
 ) {
     let (kh, kw) = s.k;
     let (_, wo) = s.out_hw(h, w);
     let plane = (oy1 - oy0) * wo;
-    for (r, dst) in cols.chunks_mut(plane).enumerate().take(s.c_in * kh * kw) {
+    for (r, dst) in cols.chunks_mut(ld).enumerate().take(s.c_in * kh * kw) {
+        let dst = &mut dst[..plane];
         let (ci, ky, kx) = (r / (kh * kw), (r / kw) % kh, r % kw);
         let src = &x[ci * h * w..(ci + 1) * h * w];
         for oy in oy0..oy1 {
@@ -120,7 +123,7 @@ fn band_rows(s: &ConvShape, wo: usize, ho: usize) -> usize {
 /// FLOP below which a convolution smaller than one band per thread runs on one thread:
 /// starting and joining a thread costs tens of microseconds, about what one core does with
 /// 4–8 MFLOP (the recogniser's 120→480 1×1 at 1×40, 4.6 MFLOP, took 0.11 ms split).
-const MIN_SPLIT_FLOPS: f64 = 8e6;
+pub(super) const MIN_SPLIT_FLOPS: f64 = 8e6;
 
 /// Convolves one image: `x [C_in, h, w]` → `out [C_out, ho, wo]`, with `bias [C_out]`, the
 /// activation and `residual` (`[C_out, ho, wo]`, added after the activation, as in
@@ -166,6 +169,9 @@ pub(crate) fn conv_into(
     let k = s.c_in * s.k.0 * s.k.1;
     assert!(x.len() >= s.c_in * h * w && weight.len() >= s.c_out * k);
     assert!(bias.len() == s.c_out && out.len >= s.c_out * plane);
+    if super::direct::takes(s) {
+        return super::direct::conv_direct(x, (h, w), weight, bias, s, act, residual, out);
+    }
     let pointwise = s.k == (1, 1) && s.stride == 1 && s.pad == 0;
     let band = band_rows(s, wo, ho);
     // Output rows [r0, r1) of output channels [o0, o1), band by band.
@@ -186,7 +192,7 @@ pub(crate) fn conv_into(
                     if cols.len() < k * n {
                         cols.resize(k * n, 0.0);
                     }
-                    with_avx512(|| im2col(x, (h, w), s, oy0, oy1, &mut cols[..k * n]));
+                    with_avx512(|| im2col(x, (h, w), s, oy0, oy1, &mut cols[..k * n], n));
                     let c = &cols[..k * n];
                     sgemm((m, n, k), w_part, k, c, n, out, at + p0, plane);
                 }
@@ -457,7 +463,10 @@ mod tests {
     fn fused_conv_matches_the_definition_for_every_geometry_yolo_uses() -> Result<()> {
         let dev = Device::Cpu;
         for (c_in, c_out, k, stride, pad, h, w) in [
-            (3, 16, 3, 2, 1, 37, 41),    // stem, odd sizes
+            (3, 16, 3, 2, 1, 37, 41),    // stem, odd sizes (direct: 27 taps)
+            (3, 32, 3, 2, 1, 40, 70),    // people's stem: two channel blocks (direct)
+            (16, 8, 1, 1, 0, 7, 33),     // 1×1, half a channel block, partial pixel block
+            (2, 5, 3, 1, 1, 5, 17),      // 18 taps, 5 channels (direct, one thread)
             (8, 32, 3, 1, 1, 20, 24),    // 3×3 stride 1, direct (too few channels)
             (5, 7, 3, 2, 0, 15, 16),     // stride 2 without padding
             (32, 24, 1, 1, 0, 19, 23),   // pointwise

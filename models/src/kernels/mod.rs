@@ -16,6 +16,7 @@
 //! 89 GFLOP/s on one thread and 165 on two; libm's `expf` made SiLU cost 56–75 ms a pass).
 
 mod conv;
+mod direct;
 pub mod profile;
 
 use std::{mem::MaybeUninit, sync::OnceLock};
@@ -154,8 +155,9 @@ pub fn silu_bias(v: &mut [f32], bias: f32) {
 #[inline(always)]
 pub(crate) fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked just above).
+    if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: the CPU has AVX-512F and FMA (checked just above).
         #[allow(unsafe_code)]
         return unsafe { in_avx512(f) };
     }
@@ -164,7 +166,7 @@ pub(crate) fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
 
 /// [`with_avx512`]'s AVX-512 side.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,fma")]
 fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
