@@ -3,7 +3,8 @@
 //! variant's max abs difference from the direct path. Prints numbers; asserts nothing.
 //!
 //! `cargo run --release -p visionflow-models --example wino_probe -- C_IN C_OUT H W`
-//! (e.g. `128 128 40 40`). The layer choice in `kernels::conv::variant` was made with it.
+//! (e.g. `128 128 40 40`). `FusedConv::forward` makes the same comparison itself, per layer
+//! and input size, the first time it runs one.
 
 use std::time::Instant;
 

@@ -1,7 +1,12 @@
 //! The dense convolution: bands of output rows per thread, one `gemm` per band, the
 //! epilogue fused ([`super`] has the design), and its Tensor-level entry points.
 
-use std::{cell::RefCell, sync::OnceLock, time::Instant};
+use std::{
+    cell::RefCell,
+    collections::HashMap,
+    sync::{Arc, Mutex, OnceLock},
+    time::Instant,
+};
 
 use candle_core::{DType, Result, Tensor};
 
@@ -226,27 +231,26 @@ pub struct FusedConv {
     /// Whether this is a stride-1 3×3 convolution wide enough for Winograd.
     winograd: bool,
     /// Its filter transforms `[α², C_out, C_in]` for F(2×2,3×3) and F(4×4,3×3), each built
-    /// on first use (a layer that only ever sees small maps never builds the F(4×4) one).
+    /// on first use.
     transforms: [OnceLock<Vec<f32>>; 2],
+    /// The path chosen per input `(h, w)` by timing (shared by clones: same weights).
+    tuned: Arc<Mutex<HashMap<(usize, usize), Path>>>,
 }
 
-/// The Winograd variant for an `h × w` input, if any: none for a small convolution (below
-/// 50 MFLOP the transforms' fixed costs eat the gain: 32→32 at 40×40 and 64→64 at 20×20
-/// run as fast or faster directly), F(4×4,3×3) for large layers whose output rows have
-/// enough tiles for its 36 matmuls to stay efficient, F(2×2,3×3) otherwise (measured per
-/// layer with `examples/wino_probe.rs`, AVX-512 transforms: 128→128 at 40×40 F4 1.9 ms vs
-/// F2 2.6 ms; 64→64 at 40×40 (118 MFLOP) F2 0.8 ms vs F4 1.0 ms; 256→256 at 20×20 F2
-/// 2.4 ms vs F4 3.1 ms; 96→24 at 184×288 F2 9.6 ms vs F4 10.8 ms).
-fn variant(s: &ConvShape, h: usize, w: usize) -> Option<(usize, &'static Variant)> {
-    let wo = s.out_hw(h, w).1;
-    if s.flops(h, w) < 50e6 {
-        None
-    } else if s.c_out >= 32 && wo >= 32 && s.flops(h, w) >= 200e6 {
-        Some((1, &F4))
-    } else {
-        Some((0, &F2))
-    }
-}
+/// How a stride-1 3×3 convolution runs at one input size: directly (im2col + `gemm`) or
+/// through a Winograd variant (index into [`VARIANTS`]).
+type Path = Option<usize>;
+
+/// The Winograd variants a stride-1 3×3 convolution may take.
+const VARIANTS: [&Variant; 2] = [&F2, &F4];
+
+/// Timed runs per candidate path when a convolution meets a new input size: at least
+/// [`TUNING_RUNS`], more until [`TUNING_SECS`] are spent (at most 20); the fastest run
+/// counts. Small layers (0.2–0.4 ms) chose wrongly on two runs.
+const TUNING_RUNS: usize = 3;
+
+/// Seconds of timed runs per candidate path before the choice is made.
+const TUNING_SECS: f64 = 3e-3;
 
 impl FusedConv {
     /// From `weight [C_out, C_in, kh, kw]` and `bias [C_out]` (zeros when absent).
@@ -287,6 +291,7 @@ impl FusedConv {
             act,
             winograd,
             transforms: [OnceLock::new(), OnceLock::new()],
+            tuned: Arc::default(),
         })
     }
 
@@ -298,27 +303,80 @@ impl FusedConv {
     /// `x [N, C_in, H, W]` → `[N, C_out, Ho, Wo]`, plus `residual` (same shape as the
     /// output) after the activation. Non-CPU tensors are copied through the host.
     ///
+    /// A stride-1 3×3 convolution with ≥ [`WINOGRAD_MIN_CHANNELS`] channels each way runs
+    /// the path that was fastest the first time it met this input size: directly, through
+    /// F(2×2,3×3) or through F(4×4,3×3), each timed on this input ([`TUNING_RUNS`],
+    /// [`TUNING_SECS`]; the answer of that first call is the fastest path's). Which one wins depends on
+    /// the machine, not only the layer: 128→128 at 40×40 took F4 1.9 ms vs F2 2.6 ms on
+    /// Zen 4, F4 1.55 ms vs F2 1.33 ms on Sapphire Rapids (`examples/wino_probe.rs`), so a
+    /// fixed rule was wrong on one of them. All paths compute the same convolution (the
+    /// Winograd ones with more rounding: unit-tested, and `visionflow bench` reports the
+    /// models' largest output difference against the direct path).
+    ///
     /// # Errors
     /// Shape errors (channel count, residual shape).
     pub fn forward(&self, x: &Tensor, residual: Option<&Tensor>) -> Result<Tensor> {
-        let s = &self.shape;
         let (h, w) = x.dims4().map_or((0, 0), |d| (d.2, d.3));
-        let wino = (self.winograd && winograd())
-            .then(|| variant(s, h, w))
-            .flatten()
-            .map(|(i, v)| {
-                let u = self.transforms[i]
-                    .get_or_init(|| v.transform_filters(&self.weight, s.c_out, s.c_in));
-                (v, u.as_slice())
-            });
+        if !(self.winograd && winograd()) {
+            return self.run_path(None, x, residual, true);
+        }
+        let known = self.tuned.lock().ok().and_then(|t| t.get(&(h, w)).copied());
+        if let Some(path) = known {
+            return self.run_path(path, x, residual, true);
+        }
+        let mut best: Option<(f64, Path, Tensor)> = None;
+        for path in [None, Some(0), Some(1)] {
+            // The filter transform is built once, outside the timing.
+            if let Some(i) = path {
+                self.transform(i);
+            }
+            let mut spent = 0.0;
+            for run in 0..20 {
+                if run >= TUNING_RUNS && spent >= TUNING_SECS {
+                    break;
+                }
+                let t0 = Instant::now();
+                let y = self.run_path(path, x, residual, false)?;
+                let t = t0.elapsed().as_secs_f64();
+                spent += t;
+                if best.as_ref().is_none_or(|(bt, ..)| t < *bt) {
+                    best = Some((t, path, y));
+                }
+            }
+        }
+        let (_, path, y) = best.expect("three candidate paths");
+        if let Ok(mut t) = self.tuned.lock() {
+            t.insert((h, w), path);
+        }
+        Ok(y)
+    }
+
+    /// The filter transform of [`VARIANTS`]`[i]`, built on first use.
+    fn transform(&self, i: usize) -> &[f32] {
+        let s = &self.shape;
+        self.transforms[i]
+            .get_or_init(|| VARIANTS[i].transform_filters(&self.weight, s.c_out, s.c_in))
+    }
+
+    /// The convolution through `path`; `record`: into the profile.
+    fn run_path(
+        &self,
+        path: Path,
+        x: &Tensor,
+        residual: Option<&Tensor>,
+        record: bool,
+    ) -> Result<Tensor> {
+        let wino = path.map(|i| (VARIANTS[i], self.transform(i)));
+        let s = &self.shape;
         run(
             x,
             &self.weight,
             wino,
             &self.bias,
-            &self.shape,
+            s,
             self.act,
             residual,
+            record,
         )
     }
 }
@@ -346,12 +404,13 @@ pub fn conv2d(
         pad,
     };
     with_f32(weight, |w| match bias {
-        Some(b) => with_f32(b, |b| run(x, w, None, b, &s, act, None))?,
-        None => run(x, w, None, &vec![0f32; c_out], &s, act, None),
+        Some(b) => with_f32(b, |b| run(x, w, None, b, &s, act, None, true))?,
+        None => run(x, w, None, &vec![0f32; c_out], &s, act, None, true),
     })?
 }
 
-/// [`conv_image`] over a batch, with the shape checks and the profile.
+/// [`conv_image`] over a batch, with the shape checks and (when `record`) the profile.
+#[allow(clippy::too_many_arguments)]
 fn run(
     x: &Tensor,
     weight: &[f32],
@@ -360,6 +419,7 @@ fn run(
     s: &ConvShape,
     act: Act,
     residual: Option<&Tensor>,
+    record: bool,
 ) -> Result<Tensor> {
     let (n, c, h, w) = x.dims4()?;
     if c != s.c_in {
@@ -375,7 +435,7 @@ fn run(
     {
         candle_core::bail!("residual {:?} does not match the output", r.dims());
     }
-    let started = profile::enabled().then(Instant::now);
+    let started = (record && profile::enabled()).then(Instant::now);
     let go = |xs: &[f32], rs: Option<&[f32]>| {
         let fill = |out: OutPtr| {
             for i in 0..n {
@@ -475,9 +535,9 @@ mod tests {
             (4, 6, 5, 1, 2, 9, 300),     // wide rows, k = 5
             (64, 64, 3, 1, 1, 13, 10),   // odd output height
             (80, 64, 3, 1, 0, 9, 12),    // no padding
-            (64, 64, 3, 1, 1, 40, 40),   // Winograd F2 (above 50 MFLOP)
-            (48, 64, 3, 1, 1, 60, 64),   // Winograd F4 (above 200 MFLOP)
-            (128, 128, 3, 1, 1, 15, 21), // Winograd F2 (narrow output)
+            (64, 64, 3, 1, 1, 40, 40),   // Winograd candidates (the fastest path is kept)
+            (48, 64, 3, 1, 1, 60, 64),   // Winograd candidates, wider
+            (128, 128, 3, 1, 1, 15, 21), // Winograd candidates, narrow output
         ] {
             let s = ConvShape {
                 c_in,
@@ -530,10 +590,8 @@ mod tests {
                         );
                     }
                 }
-                eprintln!(
-                    "{s:?} {act:?} {:?}: max abs difference {worst:e}",
-                    variant(&s, h, w).map(|v| v.1.m)
-                );
+                let path = conv.tuned.lock().ok().and_then(|t| t.get(&(h, w)).copied());
+                eprintln!("{s:?} {act:?} {path:?}: max abs difference {worst:e}");
             }
         }
         Ok(())

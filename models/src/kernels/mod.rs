@@ -17,6 +17,7 @@
 
 mod conv;
 mod direct;
+mod peak;
 pub mod profile;
 
 use std::{mem::MaybeUninit, sync::OnceLock};
@@ -24,6 +25,7 @@ use std::{mem::MaybeUninit, sync::OnceLock};
 use candle_core::{DType, Result, Storage, Tensor};
 
 pub use self::conv::{ConvShape, FusedConv, conv_image, conv2d};
+pub use self::peak::peak_gflops;
 
 /// The activation applied after the bias, in the same pass over the output.
 #[derive(Debug, Clone, Copy, PartialEq)]
