@@ -61,9 +61,7 @@ pub fn depthwise_fused(
     let ws = w.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     let mut out = vec![0f32; n * c * oh * ow];
     let planes: Vec<(usize, &mut [f32])> = out.chunks_mut(oh * ow).enumerate().collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |p| p.get())
-        .min(planes.len().max(1));
+    let threads = crate::kernels::threads().min(planes.len().max(1));
     let per = planes.len().div_ceil(threads);
     let mut planes = planes;
     with_f32(x, |xs| {
