@@ -17,8 +17,10 @@ use candle_core::{DType, Device, Result, Tensor, bail};
 use crate::onnx::{AttributeProto, NodeProto, OnnxModel};
 
 mod fuse;
+mod small;
 
 use self::fuse::{ConvEpilogue, fuse, fuse_conv_epilogues};
+use self::small::BinOp;
 
 #[derive(Debug, Clone)]
 enum Value {
@@ -425,14 +427,18 @@ impl OnnxGraph {
         has: &dyn Fn(usize) -> bool,
     ) -> Result<Value> {
         let t = |k: usize| -> Result<Tensor> { Ok(get(k)?.t()?.clone()) };
-        let binary = |f: fn(&Tensor, &Tensor) -> Result<Tensor>| -> Result<Value> {
-            Ok(Value::T(f(&t(0)?, &t(1)?)?))
+        let binary = |op: BinOp, f: fn(&Tensor, &Tensor) -> Result<Tensor>| -> Result<Value> {
+            let (a, b) = (t(0)?, t(1)?);
+            Ok(Value::T(match small::binary(&a, &b, op)? {
+                Some(y) => y,
+                None => f(&a, &b)?,
+            }))
         };
         Ok(match n.op_type.as_str() {
-            "Add" => binary(|a, b| a.broadcast_add(b))?,
-            "Sub" => binary(|a, b| a.broadcast_sub(b))?,
-            "Mul" => binary(|a, b| a.broadcast_mul(b))?,
-            "Div" => binary(|a, b| a.broadcast_div(b))?,
+            "Add" => binary(BinOp::Add, |a, b| a.broadcast_add(b))?,
+            "Sub" => binary(BinOp::Sub, |a, b| a.broadcast_sub(b))?,
+            "Mul" => binary(BinOp::Mul, |a, b| a.broadcast_mul(b))?,
+            "Div" => binary(BinOp::Div, |a, b| a.broadcast_div(b))?,
             "Pow" => {
                 let e = get(1)?.t()?.flatten_all()?.to_vec1::<f32>()?;
                 match e.as_slice() {
@@ -687,6 +693,9 @@ impl OnnxGraph {
                 if b.rank() == 2 && a.rank() >= 2 {
                     // A weight matrix (the recogniser's CTC head, 120 → 6625 classes).
                     Value::T(crate::ops::matmul_rhs2d(&a, &b)?)
+                } else if let Some(y) = small::batched_matmul(&a, &b)? {
+                    // Attention (activation × activation), on this thread.
+                    Value::T(y)
                 } else {
                     Value::T(a.contiguous()?.broadcast_matmul(&b.contiguous()?)?)
                 }
