@@ -356,6 +356,87 @@ impl FusedConv {
         Ok(y)
     }
 
+    /// One image `x [C_in, h, w]` into `out` (`[C_out, ho, wo]`: possibly a channel slice of
+    /// a larger buffer not yet written, such as a concatenation its consumer reads whole),
+    /// plus `residual` (`[C_out, ho, wo]`), through the path [`Self::forward`] chose for
+    /// this size. At a size not met before it tunes through `forward` on a copy of the
+    /// input and copies that answer. Every element of `out` is stored.
+    ///
+    /// # Errors
+    /// Slices that do not match the shapes (nothing is written then).
+    pub(crate) fn forward_image_into(
+        &self,
+        x: &[f32],
+        (h, w): (usize, usize),
+        residual: Option<&[f32]>,
+        out: OutPtr,
+    ) -> Result<()> {
+        let s = &self.shape;
+        if h + 2 * s.pad < s.k.0 || w + 2 * s.pad < s.k.1 {
+            candle_core::bail!("conv input {h}x{w} is smaller than its kernel");
+        }
+        let (ho, wo) = s.out_hw(h, w);
+        let len = s.c_out * ho * wo;
+        if x.len() != s.c_in * h * w || out.len() != len || residual.is_some_and(|r| r.len() != len)
+        {
+            candle_core::bail!("conv into a slice: lengths do not match {s:?} at {h}x{w}");
+        }
+        let path = if self.winograd && winograd() {
+            let known = self.tuned.lock().ok().and_then(|t| t.get(&(h, w)).copied());
+            match known {
+                Some(path) => path,
+                None => {
+                    let dev = candle_core::Device::Cpu;
+                    let xt = Tensor::from_slice(x, (1, s.c_in, h, w), &dev)?;
+                    let rt = residual
+                        .map(|r| Tensor::from_slice(r, (1, s.c_out, ho, wo), &dev))
+                        .transpose()?;
+                    let y = self.forward(&xt, rt.as_ref())?;
+                    with_f32(&y, |ys| {
+                        for (d, v) in out.row_uninit(0, len).iter_mut().zip(ys) {
+                            d.write(*v);
+                        }
+                    })?;
+                    return Ok(());
+                }
+            }
+        } else {
+            None
+        };
+        let started = profile::enabled().then(Instant::now);
+        match path {
+            Some(i) => {
+                let u = self.transform(i);
+                VARIANTS[i].conv3x3_into(
+                    x,
+                    (s.c_in, h, w),
+                    u,
+                    s.c_out,
+                    s.pad,
+                    &self.bias,
+                    self.act,
+                    residual,
+                    out,
+                );
+            }
+            None => conv_into(
+                x,
+                (h, w),
+                &self.weight,
+                &self.bias,
+                s,
+                self.act,
+                residual,
+                out,
+            ),
+        }
+        if let Some(t0) = started {
+            let tag = path.map(|i| VARIANTS[i].m);
+            profile::record(s, tag, h, w, 1, t0.elapsed().as_secs_f64());
+        }
+        Ok(())
+    }
+
     /// The filter transform of [`VARIANTS`]`[i]`, built on first use.
     fn transform(&self, i: usize) -> &[f32] {
         let s = &self.shape;

@@ -440,6 +440,18 @@ impl OutPtr {
         }
     }
 
+    /// The `len` elements from `at`, already written, to read while other parts of the
+    /// buffer are being written (by [`OutPtr::offset`] views that do not overlap them).
+    pub(crate) fn written(&self, at: usize, len: usize) -> &[f32] {
+        assert!(at + len <= self.len, "range out of bounds");
+        // SAFETY: in bounds (asserted); written (the caller's word); nothing writes this
+        // range while the slice lives (the type's documentation).
+        #[allow(unsafe_code)]
+        unsafe {
+            std::slice::from_raw_parts(self.ptr.add(at), len)
+        }
+    }
+
     /// The `len` elements from `at`: one band's part of one channel row, which no other
     /// thread touches while the returned slice lives, and which has been written.
     #[allow(clippy::mut_from_ref)]
@@ -477,6 +489,29 @@ pub(crate) unsafe fn written_by(len: usize, fill: impl FnOnce(OutPtr)) -> Vec<f3
     // (same size and alignment: `MaybeUninit<f32>` is layout-identical to f32) now holds
     // `len` valid f32 values; `buf` is not dropped, so it is freed once, as this Vec.
     unsafe { Vec::from_raw_parts(buf.as_mut_ptr().cast::<f32>(), len, buf.capacity()) }
+}
+
+/// [`written_by`] for a fill that can fail: on an error the buffer is zero-filled (so
+/// every element is written) and the error returned instead of the buffer.
+///
+/// # Safety
+/// As [`written_by`], for a `fill` that returns `Ok`.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn try_written_by(
+    len: usize,
+    fill: impl FnOnce(OutPtr) -> Result<()>,
+) -> Result<Vec<f32>> {
+    let mut result = Ok(());
+    let fill = |out: OutPtr| {
+        if let Err(e) = fill(out) {
+            // SAFETY: `out` covers `len` f32 values; all-zero bits are 0.0.
+            unsafe { std::ptr::write_bytes(out.ptr, 0, out.len) };
+            result = Err(e);
+        }
+    };
+    // SAFETY: `fill` writes every element: the caller's `fill` on success, zeros otherwise.
+    let buf = unsafe { written_by(len, fill) };
+    result.map(|()| buf)
 }
 
 /// Runs `f` on a tensor's values as one contiguous f32 slice (borrowed from CPU storage

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kernels::{Act, FusedConv, profile};
 
+mod concat;
 mod head;
 
 pub use self::head::{Branch, Head, Proto, YoloOutput};
@@ -280,6 +281,9 @@ impl C2f {
 
 impl Module for C2f {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let Some(y) = self.forward_in_place(x)? {
+            return Ok(y);
+        }
         let y = self.cv1.forward(x)?;
         let c = y.dim(1)? / 2;
         let mut ys = vec![y.narrow(1, 0, c)?, y.narrow(1, c, c)?];
