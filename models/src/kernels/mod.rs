@@ -17,6 +17,7 @@
 
 mod conv;
 mod direct;
+mod fused;
 mod peak;
 pub mod profile;
 
@@ -24,7 +25,8 @@ use std::{mem::MaybeUninit, sync::OnceLock};
 
 use candle_core::{DType, Result, Storage, Tensor};
 
-pub use self::conv::{ConvShape, FusedConv, conv_image, conv2d};
+pub use self::conv::{ConvShape, conv_image, conv2d};
+pub use self::fused::FusedConv;
 pub use self::peak::peak_gflops;
 
 /// The activation applied after the bias, in the same pass over the output.
