@@ -244,7 +244,11 @@ unsafe fn silu_bias_avx512(v: &mut [f32], bias: f32) {
 /// Runs `f` compiled for AVX-512 where the CPU has it (checked at run time, as the `gemm`
 /// crate does), as it is otherwise: the crate is built for baseline x86-64, where loops
 /// only get SSE2. `f` (a closure called once, with its `#[inline(always)]` callees) is
-/// inlined into the AVX-512 function, so its loops are vectorised 16 lanes wide.
+/// inlined into the AVX-512 function, so its loops are vectorised 16 lanes wide — as long
+/// as LLVM chooses to: the closure has two call sites (here and the fallback), and a large
+/// one stayed out of line once, leaving `f32::mul_add` a libm call (1.7 GFLOP/s). Code
+/// that must run with AVX-512 (intrinsics, `mul_add`) has its own `#[target_feature]`
+/// function instead (`direct.rs`, [`silu_bias`]).
 #[inline(always)]
 pub(crate) fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
