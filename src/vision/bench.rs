@@ -252,7 +252,7 @@ pub fn run(
         "peak"
     );
     // Measured here, after the runs: the machine kind changes between hosts.
-    let peak_gflops = visionflow_models::kernels::peak_gflops(threads);
+    let peak_gflops = kernels::peak_gflops(threads);
     for ((case, c), o) in cases.iter().zip(candle).zip(ort) {
         let ms = median(c.clone());
         let (om, ratio, range) = if o.len() == c.len() {

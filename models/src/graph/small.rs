@@ -40,13 +40,10 @@ pub fn binary(a: &Tensor, b: &Tensor, op: BinOp) -> Result<Option<Tensor>> {
     if a.dtype() != DType::F32 || b.dtype() != DType::F32 {
         return Ok(None);
     }
-    let (a, b) = match (rows(a, b), rows(b, a)) {
-        (Some(_), _) => (a, b),
-        (None, Some(_)) if matches!(op, BinOp::Add | BinOp::Mul) => (b, a),
+    let (a, b, inner) = match (rows(a, b), rows(b, a)) {
+        (Some(inner), _) => (a, b, inner),
+        (None, Some(inner)) if matches!(op, BinOp::Add | BinOp::Mul) => (b, a, inner),
         _ => return Ok(None),
-    };
-    let Some(inner) = rows(a, b) else {
-        return Ok(None);
     };
     if a.elem_count() > MAX_VALUES {
         return Ok(None);

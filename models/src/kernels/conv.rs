@@ -139,11 +139,6 @@ pub fn conv_image(
     residual: Option<&[f32]>,
     out: &mut [f32],
 ) {
-    let (ho, wo) = s.out_hw(h, w);
-    let plane = ho * wo;
-    let k = s.c_in * s.k.0 * s.k.1;
-    assert!(x.len() >= s.c_in * h * w && weight.len() >= s.c_out * k);
-    assert!(bias.len() == s.c_out && out.len() >= s.c_out * plane);
     conv_into(x, (h, w), weight, bias, s, act, residual, OutPtr::new(out));
 }
 
@@ -166,6 +161,7 @@ pub(crate) fn conv_into(
     let k = s.c_in * s.k.0 * s.k.1;
     assert!(x.len() >= s.c_in * h * w && weight.len() >= s.c_out * k);
     assert!(bias.len() == s.c_out && out.len >= s.c_out * plane);
+    assert!(residual.is_none_or(|r| r.len() >= s.c_out * plane));
     if super::direct::takes(s) {
         return super::direct::conv_direct(x, (h, w), weight, bias, s, act, residual, out);
     }
@@ -239,6 +235,36 @@ pub fn conv2d(
     })?
 }
 
+/// One image through the direct path ([`conv_into`]) or, given its filter transform, a
+/// Winograd variant; as both, it stores every element of `out` before reading it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn conv_one(
+    x: &[f32],
+    (h, w): (usize, usize),
+    weight: &[f32],
+    winograd: Option<(&Variant, &[f32])>,
+    bias: &[f32],
+    s: &ConvShape,
+    act: Act,
+    residual: Option<&[f32]>,
+    out: OutPtr,
+) {
+    match winograd {
+        Some((v, u)) => v.conv3x3_into(
+            x,
+            (s.c_in, h, w),
+            u,
+            s.c_out,
+            s.pad,
+            bias,
+            act,
+            residual,
+            out,
+        ),
+        None => conv_into(x, (h, w), weight, bias, s, act, residual, out),
+    }
+}
+
 /// [`conv_image`] over a batch, with the shape checks and (when `record`) the profile.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run(
@@ -272,17 +298,11 @@ pub(super) fn run(
                 let xi = &xs[i * c * h * w..(i + 1) * c * h * w];
                 let ri = rs.map(|r| &r[i * per_out..(i + 1) * per_out]);
                 let o = out.offset(i * per_out, per_out);
-                match winograd {
-                    Some((v, u)) => {
-                        v.conv3x3_into(xi, (c, h, w), u, s.c_out, s.pad, bias, act, ri, o);
-                    }
-                    None => conv_into(xi, (h, w), weight, bias, s, act, ri, o),
-                }
+                conv_one(xi, (h, w), weight, winograd, bias, s, act, ri, o);
             }
         };
-        // SAFETY: `conv_into` and `conv3x3_into` store every element of an image's
-        // `per_out` outputs before reading any (their documentation), and the `n` images
-        // cover the buffer.
+        // SAFETY: `conv_one` stores every element of an image's `per_out` outputs before
+        // reading any (its documentation), and the `n` images cover the buffer.
         #[allow(unsafe_code)]
         unsafe {
             super::written_by(n * per_out, fill)

@@ -36,10 +36,8 @@ pub fn takes(s: &ConvShape) -> bool {
 /// `x [C_in, h, w]` → `out [C_out, ho, wo]` with `weight [C_out, C_in·kh·kw]`, `bias
 /// [C_out]`, the activation, then `residual` (`[C_out, ho, wo]`), as
 /// [`super::conv_image`]; every output element is stored before it is read, so `out` may
-/// be a fresh, unwritten buffer.
-///
-/// # Panics
-/// Slices shorter than the shapes say.
+/// be a fresh, unwritten buffer. Called by [`super::conv::conv_into`], which has checked
+/// the slices' lengths.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_direct(
     x: &[f32],
@@ -55,9 +53,6 @@ pub(crate) fn conv_direct(
     let plane = ho * wo;
     let taps = s.c_in * s.k.0 * s.k.1;
     let co = s.c_out;
-    assert!(x.len() >= s.c_in * h * w && weight.len() >= co * taps);
-    assert!(bias.len() == co && out.len() >= co * plane);
-    assert!(residual.is_none_or(|r| r.len() >= co * plane));
     let g = Geometry {
         wo,
         plane,
@@ -137,8 +132,8 @@ fn rows_of_blocks(
     assert!(cols.len() >= g.taps * g.wp && wt.len() >= g.taps * g.cop && bias.len() >= co);
     assert!(out.len() >= (co - 1) * g.plane + (oy + 1) * g.wo);
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked just above); the asserts bound every
+    if super::avx512() {
+        // SAFETY: the CPU has AVX-512F (`avx512`); the asserts bound every
         // pointer `blocks_avx512` forms (see its comments).
         #[allow(unsafe_code)]
         unsafe {

@@ -11,7 +11,7 @@ use candle_core::{DType, Result, Tensor};
 
 use super::{
     Act, OutPtr, WINOGRAD_MIN_CHANNELS,
-    conv::{ConvShape, conv_into, run},
+    conv::{ConvShape, conv_one, run},
     profile, winograd, with_f32,
 };
 use crate::winograd::{F2, F4, Variant};
@@ -201,32 +201,18 @@ impl FusedConv {
             None
         };
         let started = profile::enabled().then(Instant::now);
-        match path {
-            Some(i) => {
-                let u = self.transform(i);
-                VARIANTS[i].conv3x3_into(
-                    x,
-                    (s.c_in, h, w),
-                    u,
-                    s.c_out,
-                    s.pad,
-                    &self.bias,
-                    self.act,
-                    residual,
-                    out,
-                );
-            }
-            None => conv_into(
-                x,
-                (h, w),
-                &self.weight,
-                &self.bias,
-                s,
-                self.act,
-                residual,
-                out,
-            ),
-        }
+        let wino = path.map(|i| (VARIANTS[i], self.transform(i)));
+        conv_one(
+            x,
+            (h, w),
+            &self.weight,
+            wino,
+            &self.bias,
+            s,
+            self.act,
+            residual,
+            out,
+        );
         if let Some(t0) = started {
             let tag = path.map(|i| VARIANTS[i].m);
             profile::record(s, tag, h, w, 1, t0.elapsed().as_secs_f64());

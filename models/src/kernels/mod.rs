@@ -167,7 +167,7 @@ pub fn silu_bias(v: &mut [f32], bias: f32) {
 
 /// Whether the CPU has AVX-512F (asked once).
 #[cfg(target_arch = "x86_64")]
-fn avx512() -> bool {
+pub(crate) fn avx512() -> bool {
     static HAS: OnceLock<bool> = OnceLock::new();
     *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f"))
 }

@@ -28,8 +28,8 @@ pub fn peak_gflops(threads: usize) -> f64 {
 /// Runs the loop on this thread; returns the FLOP it did.
 fn fma_loop() -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked just above).
+    if super::avx512() {
+        // SAFETY: the CPU has AVX-512F (`avx512`).
         #[allow(unsafe_code)]
         return unsafe { fma_loop_avx512() };
     }

@@ -44,7 +44,7 @@ impl C2f {
         }
         let total = (2 + blocks.len()) * c;
         let fill = |xs: &[f32]| {
-            let fill = |out: crate::kernels::OutPtr| -> Result<()> {
+            let write_parts = |out: crate::kernels::OutPtr| -> Result<()> {
                 f1.forward_image_into(xs, (h, w), None, out.offset(0, 2 * c * plane))?;
                 for (j, (b1, b2, add)) in blocks.iter().enumerate() {
                     // The previous part: written by now, read while part j + 2 is written.
@@ -64,7 +64,7 @@ impl C2f {
             // [(2 + j)c, (3 + j)c): the whole buffer.
             #[allow(unsafe_code)]
             unsafe {
-                try_written_by(total * plane, fill)
+                try_written_by(total * plane, write_parts)
             }
         };
         let buf = with_f32(x, fill)??;
