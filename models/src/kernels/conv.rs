@@ -230,27 +230,51 @@ pub fn conv2d(
         pad,
     };
     with_f32(weight, |w| match bias {
-        Some(b) => with_f32(b, |b| run(x, w, None, b, &s, act, None, true))?,
-        None => run(x, w, None, &vec![0f32; c_out], &s, act, None, true),
+        Some(b) => with_f32(b, |b| run(x, w, Kernel::Gemm, b, &s, act, None, true))?,
+        None => run(x, w, Kernel::Gemm, &vec![0f32; c_out], &s, act, None, true),
     })?
 }
 
-/// One image through the direct path ([`conv_into`]) or, given its filter transform, a
-/// Winograd variant; as both, it stores every element of `out` before reading it.
+/// How a convolution runs: im2col + `gemm` ([`conv_into`], which hands ≤ 32 taps to the
+/// small direct kernel), the direct 3×3 kernel with its packed weights
+/// ([`super::direct3x3`]), or a Winograd variant with its filter transform.
+#[derive(Clone, Copy)]
+pub(super) enum Kernel<'a> {
+    /// im2col + `gemm`.
+    Gemm,
+    /// [`super::direct3x3::conv3x3`] with weights from [`super::direct3x3::pack`].
+    Direct3x3(&'a [f32]),
+    /// F(m×m,3×3) with its transformed filters.
+    Winograd(&'a Variant, &'a [f32]),
+}
+
+impl Kernel<'_> {
+    /// The profile's tag for this path (none for `gemm`).
+    pub(super) fn tag(&self) -> Option<&'static str> {
+        match self {
+            Kernel::Gemm => None,
+            Kernel::Direct3x3(_) => Some("direct"),
+            Kernel::Winograd(v, _) if v.m == 2 => Some("F2"),
+            Kernel::Winograd(..) => Some("F4"),
+        }
+    }
+}
+
+/// One image through `kernel`; every path stores every element of `out` before reading it.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn conv_one(
     x: &[f32],
     (h, w): (usize, usize),
     weight: &[f32],
-    winograd: Option<(&Variant, &[f32])>,
+    kernel: Kernel<'_>,
     bias: &[f32],
     s: &ConvShape,
     act: Act,
     residual: Option<&[f32]>,
     out: OutPtr,
 ) {
-    match winograd {
-        Some((v, u)) => v.conv3x3_into(
+    match kernel {
+        Kernel::Winograd(v, u) => v.conv3x3_into(
             x,
             (s.c_in, h, w),
             u,
@@ -261,16 +285,19 @@ pub(super) fn conv_one(
             residual,
             out,
         ),
-        None => conv_into(x, (h, w), weight, bias, s, act, residual, out),
+        Kernel::Direct3x3(packed) => {
+            super::direct3x3::conv3x3(x, (h, w), packed, bias, s, act, residual, out);
+        }
+        Kernel::Gemm => conv_into(x, (h, w), weight, bias, s, act, residual, out),
     }
 }
 
-/// [`conv_image`] over a batch, with the shape checks and (when `record`) the profile.
+/// One image per [`conv_one`] over a batch, with the shape checks and (when `record`) the profile.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run(
     x: &Tensor,
     weight: &[f32],
-    winograd: Option<(&Variant, &[f32])>,
+    kernel: Kernel<'_>,
     bias: &[f32],
     s: &ConvShape,
     act: Act,
@@ -298,7 +325,7 @@ pub(super) fn run(
                 let xi = &xs[i * c * h * w..(i + 1) * c * h * w];
                 let ri = rs.map(|r| &r[i * per_out..(i + 1) * per_out]);
                 let o = out.offset(i * per_out, per_out);
-                conv_one(xi, (h, w), weight, winograd, bias, s, act, ri, o);
+                conv_one(xi, (h, w), weight, kernel, bias, s, act, ri, o);
             }
         };
         // SAFETY: `conv_one` stores every element of an image's `per_out` outputs before
@@ -313,8 +340,7 @@ pub(super) fn run(
         None => Ok(go(xs, None)),
     })??;
     if let Some(t0) = started {
-        let tag = winograd.map(|(v, _)| v.m);
-        profile::record(s, tag, h, w, n, t0.elapsed().as_secs_f64());
+        profile::record(s, kernel.tag(), h, w, n, t0.elapsed().as_secs_f64());
     }
     Tensor::from_vec(out, (n, s.c_out, ho, wo), x.device())
 }
@@ -390,6 +416,7 @@ mod tests {
             (64, 64, 3, 1, 1, 40, 40),   // Winograd candidates (the fastest path is kept)
             (48, 64, 3, 1, 1, 60, 64),   // Winograd candidates, wider
             (128, 128, 3, 1, 1, 15, 21), // Winograd candidates, narrow output
+            (32, 64, 3, 2, 1, 40, 40),   // stride 2: direct 3×3 or gemm
         ] {
             let s = ConvShape {
                 c_in,
@@ -447,6 +474,55 @@ mod tests {
             }
         }
         Ok(())
+    }
+
+    #[test]
+    fn direct_3x3_kernel_matches_the_definition() {
+        if !crate::kernels::avx512() {
+            eprintln!("no AVX-512: the direct 3×3 kernel is not used here");
+            return;
+        }
+        for (c_in, c_out, stride, h, w) in [
+            (4, 8, 1, 5, 7),      // 36 taps, one short vector per row
+            (3, 16, 2, 37, 41),   // the stem, odd sizes
+            (16, 13, 1, 9, 33),   // partial channel block, 33 px: 3 vectors, 1 lane in the last
+            (16, 24, 1, 20, 20),  // 20 px: two vectors
+            (8, 16, 1, 3, 97),    // 97 px: 3 + 3 vectors, the last block partial
+            (32, 8, 2, 17, 41),   // stride 2, odd input: 21 px
+            (16, 32, 2, 40, 96),  // stride 2, 48 px: one full block
+            (24, 40, 2, 2, 2),    // stride 2, 1×1 output
+            (64, 64, 2, 30, 130), // stride 2, wide
+        ] {
+            let s = ConvShape {
+                c_in,
+                c_out,
+                k: (3, 3),
+                stride,
+                pad: 1,
+            };
+            let xs = data(c_in * h * w, 7);
+            let wt = data(c_out * c_in * 9, 11);
+            let b = data(c_out, 13);
+            let (ho, wo) = s.out_hw(h, w);
+            let res = data(c_out * ho * wo, 17);
+            let want = reference(&xs, (h, w), &wt, &b, &s);
+            let packed = crate::kernels::direct3x3::pack(&wt, c_out, c_in);
+            let mut y = vec![f32::NAN; c_out * ho * wo];
+            crate::kernels::direct3x3::conv3x3_image(
+                &xs,
+                (h, w),
+                &packed,
+                &b,
+                &s,
+                Act::Silu,
+                Some(&res),
+                &mut y,
+            );
+            for (j, (got, z)) in y.iter().zip(&want).enumerate() {
+                let a = z / (1.0 + (-z).exp()) + res[j];
+                assert!((got - a).abs() < 1e-4, "{s:?} [{j}]: {got} vs {a}");
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! [`FusedConv`]: a dense convolution prepared at load, and the choice between its direct
-//! path and Winograd made by timing the first call at each input size.
+//! [`FusedConv`]: a dense convolution prepared at load, and the choice between its paths
+//! (im2col + `gemm`, the direct 3×3 kernel, Winograd) made by timing the first call at each
+//! input size.
 
 use std::{
     collections::HashMap,
@@ -11,8 +12,8 @@ use candle_core::{DType, Result, Tensor};
 
 use super::{
     Act, OutPtr, WINOGRAD_MIN_CHANNELS,
-    conv::{ConvShape, conv_one, run},
-    profile, winograd, with_f32,
+    conv::{ConvShape, Kernel, conv_one, run},
+    direct3x3, profile, winograd, with_f32,
 };
 use crate::winograd::{F2, F4, Variant};
 
@@ -30,13 +31,28 @@ pub struct FusedConv {
     /// Its filter transforms `[α², C_out, C_in]` for F(2×2,3×3) and F(4×4,3×3), each built
     /// on first use.
     transforms: [OnceLock<Vec<f32>>; 2],
-    /// The path chosen per input `(h, w)` by timing (shared by clones: same weights).
-    tuned: Arc<Mutex<HashMap<(usize, usize), Path>>>,
+    /// Whether the direct 3×3 kernel takes it ([`direct3x3::takes`]).
+    direct3x3: bool,
+    /// Its weights packed for that kernel ([`direct3x3::pack`]), built on first use.
+    packed: OnceLock<Vec<f32>>,
+    /// The path chosen per input `(h, w)` and Winograd switch ([`winograd`]) by timing
+    /// (shared by clones: same weights).
+    tuned: Arc<Mutex<Tuned>>,
 }
 
-/// How a stride-1 3×3 convolution runs at one input size: directly (im2col + `gemm`) or
-/// through a Winograd variant (index into [`VARIANTS`]).
-type Path = Option<usize>;
+/// The path chosen per input `(h, w, Winograd on)`.
+type Tuned = HashMap<(usize, usize, bool), Path>;
+
+/// How a convolution runs at one input size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// im2col + `gemm` (≤ 32 taps: the small direct kernel).
+    Gemm,
+    /// The direct 3×3 kernel ([`direct3x3`]).
+    Direct3x3,
+    /// A Winograd variant (index into [`VARIANTS`]).
+    Winograd(usize),
+}
 
 /// The Winograd variants a stride-1 3×3 convolution may take.
 const VARIANTS: [&Variant; 2] = [&F2, &F4];
@@ -88,6 +104,14 @@ impl FusedConv {
             act,
             winograd,
             transforms: [OnceLock::new(), OnceLock::new()],
+            direct3x3: direct3x3::takes(&ConvShape {
+                c_in,
+                c_out,
+                k: (kh, kw),
+                stride,
+                pad,
+            }),
+            packed: OnceLock::new(),
             tuned: Arc::default(),
         })
     }
@@ -100,33 +124,33 @@ impl FusedConv {
     /// `x [N, C_in, H, W]` → `[N, C_out, Ho, Wo]`, plus `residual` (same shape as the
     /// output) after the activation. Non-CPU tensors are copied through the host.
     ///
-    /// A stride-1 3×3 convolution with ≥ [`WINOGRAD_MIN_CHANNELS`] channels each way runs
-    /// the path that was fastest the first time it met this input size: directly, through
-    /// F(2×2,3×3) or through F(4×4,3×3), each timed on this input ([`TUNING_RUNS`],
-    /// [`TUNING_SECS`]; the answer of that first call is the fastest path's). Which one wins depends on
-    /// the machine, not only the layer: 128→128 at 40×40 took F4 1.9 ms vs F2 2.6 ms on
-    /// Zen 4, F4 1.55 ms vs F2 1.33 ms on Sapphire Rapids (`examples/wino_probe.rs`), so a
-    /// fixed rule was wrong on one of them. All paths compute the same convolution (the
-    /// Winograd ones with more rounding: unit-tested, and `visionflow bench` reports the
-    /// models' largest output difference against the direct path).
+    /// A convolution with more than one path ([`Self::paths`]: the direct 3×3 kernel for
+    /// 3×3 stride 1 or 2 on AVX-512; Winograd F(2×2,3×3) and F(4×4,3×3) for stride-1 3×3
+    /// with ≥ [`WINOGRAD_MIN_CHANNELS`] channels each way) runs the one that was fastest the
+    /// first time it met this input size, each timed on this input ([`TUNING_RUNS`],
+    /// [`TUNING_SECS`]; the answer of that first call is the fastest path's). Which one wins
+    /// depends on the machine, not only the layer: 128→128 at 40×40 took F4 1.9 ms vs F2
+    /// 2.6 ms on Zen 4, F4 1.55 ms vs F2 1.33 ms on Sapphire Rapids
+    /// (`examples/wino_probe.rs`, `examples/d3_probe.rs`), so a fixed rule was wrong on one
+    /// of them. All paths compute the same convolution (the Winograd ones with more
+    /// rounding: unit-tested, and `visionflow bench` reports the models' largest output
+    /// difference with Winograd off).
     ///
     /// # Errors
     /// Shape errors (channel count, residual shape).
     pub fn forward(&self, x: &Tensor, residual: Option<&Tensor>) -> Result<Tensor> {
         let (h, w) = x.dims4().map_or((0, 0), |d| (d.2, d.3));
-        if !(self.winograd && winograd()) {
-            return self.run_path(None, x, residual, true);
+        let paths = self.paths();
+        if paths.len() == 1 {
+            return self.run_path(Path::Gemm, x, residual, true);
         }
-        let known = self.chosen_path(h, w);
-        if let Some(path) = known {
+        if let Some(path) = self.chosen_path(h, w) {
             return self.run_path(path, x, residual, true);
         }
         let mut best: Option<(f64, Path, Tensor)> = None;
-        for path in [None, Some(0), Some(1)] {
-            // The filter transform is built once, outside the timing.
-            if let Some(i) = path {
-                self.transform(i);
-            }
+        for path in paths {
+            // Packing and filter transforms are built once, outside the timing.
+            let _ = self.kernel(path);
             let mut spent = 0.0;
             for run in 0..20 {
                 if run >= TUNING_RUNS && spent >= TUNING_SECS {
@@ -141,16 +165,30 @@ impl FusedConv {
                 }
             }
         }
-        let (t, path, y) = best.expect("three candidate paths");
+        let (t, path, y) = best.expect("at least two candidate paths");
         if let Ok(mut tuned) = self.tuned.lock() {
-            tuned.insert((h, w), path);
+            tuned.insert((h, w, winograd()), path);
         }
         if profile::enabled() {
             // The tuning runs were not recorded: this call counts once, as its answer's path.
             let n = x.dims4().map_or(1, |d| d.0);
-            profile::record(&self.shape, path.map(|i| VARIANTS[i].m), h, w, n, t);
+            profile::record(&self.shape, self.kernel(path).tag(), h, w, n, t);
         }
         Ok(y)
+    }
+
+    /// The paths this convolution may take now: im2col + `gemm` first, then the direct
+    /// 3×3 kernel and the Winograd variants where they apply (Winograd only while
+    /// [`winograd`] is on).
+    fn paths(&self) -> Vec<Path> {
+        let mut p = vec![Path::Gemm];
+        if self.direct3x3 {
+            p.push(Path::Direct3x3);
+        }
+        if self.winograd && winograd() {
+            p.extend((0..VARIANTS.len()).map(Path::Winograd));
+        }
+        p
     }
 
     /// One image `x [C_in, h, w]` into `out` (`[C_out, ho, wo]`: possibly a channel slice of
@@ -178,9 +216,8 @@ impl FusedConv {
         {
             candle_core::bail!("conv into a slice: lengths do not match {s:?} at {h}x{w}");
         }
-        let path = if self.winograd && winograd() {
-            let known = self.chosen_path(h, w);
-            match known {
+        let path = if self.paths().len() > 1 {
+            match self.chosen_path(h, w) {
                 Some(path) => path,
                 None => {
                     let dev = candle_core::Device::Cpu;
@@ -198,32 +235,35 @@ impl FusedConv {
                 }
             }
         } else {
-            None
+            Path::Gemm
         };
         let started = profile::enabled().then(Instant::now);
-        let wino = path.map(|i| (VARIANTS[i], self.transform(i)));
-        conv_one(
-            x,
-            (h, w),
-            &self.weight,
-            wino,
-            &self.bias,
-            s,
-            self.act,
-            residual,
-            out,
-        );
+        let kernel = self.kernel(path);
+        let (weight, bias, act) = (&self.weight, &self.bias, self.act);
+        conv_one(x, (h, w), weight, kernel, bias, s, act, residual, out);
         if let Some(t0) = started {
-            let tag = path.map(|i| VARIANTS[i].m);
-            profile::record(s, tag, h, w, 1, t0.elapsed().as_secs_f64());
+            profile::record(s, kernel.tag(), h, w, 1, t0.elapsed().as_secs_f64());
         }
         Ok(())
     }
 
-    /// The path chosen for an `h × w` input, if one was: `Some(None)` direct,
-    /// `Some(Some(i))` through [`VARIANTS`]`[i]`.
-    pub(crate) fn chosen_path(&self, h: usize, w: usize) -> Option<Path> {
-        self.tuned.lock().ok().and_then(|t| t.get(&(h, w)).copied())
+    /// The path chosen for an `h × w` input (with [`winograd`] as it is now), if one was.
+    pub fn chosen_path(&self, h: usize, w: usize) -> Option<Path> {
+        let key = (h, w, winograd());
+        self.tuned.lock().ok().and_then(|t| t.get(&key).copied())
+    }
+
+    /// The kernel of `path`, its packed weights or filter transform built on first use.
+    fn kernel(&self, path: Path) -> Kernel<'_> {
+        let s = &self.shape;
+        match path {
+            Path::Gemm => Kernel::Gemm,
+            Path::Direct3x3 => Kernel::Direct3x3(
+                self.packed
+                    .get_or_init(|| direct3x3::pack(&self.weight, s.c_out, s.c_in)),
+            ),
+            Path::Winograd(i) => Kernel::Winograd(VARIANTS[i], self.transform(i)),
+        }
     }
 
     /// The filter transform of [`VARIANTS`]`[i]`, built on first use.
@@ -241,12 +281,11 @@ impl FusedConv {
         residual: Option<&Tensor>,
         record: bool,
     ) -> Result<Tensor> {
-        let wino = path.map(|i| (VARIANTS[i], self.transform(i)));
-        let s = &self.shape;
+        let (s, kernel) = (&self.shape, self.kernel(path));
         run(
             x,
             &self.weight,
-            wino,
+            kernel,
             &self.bias,
             s,
             self.act,

@@ -17,6 +17,7 @@
 
 mod conv;
 mod direct;
+pub mod direct3x3;
 mod fused;
 mod peak;
 pub mod profile;
@@ -26,7 +27,7 @@ use std::{mem::MaybeUninit, sync::OnceLock};
 use candle_core::{DType, Result, Storage, Tensor};
 
 pub use self::conv::{ConvShape, conv_image, conv2d};
-pub use self::fused::FusedConv;
+pub use self::fused::{FusedConv, Path};
 pub use self::peak::peak_gflops;
 
 /// The activation applied after the bias, in the same pass over the output.

@@ -35,8 +35,9 @@ pub fn set_enabled(on: bool) {
     ON.store(on, Ordering::Relaxed);
 }
 
-/// Adds one pass (`winograd`: the output tile side m of the Winograd F(m×m,3×3) used).
-pub fn record(s: &ConvShape, winograd: Option<usize>, h: usize, w: usize, n: usize, secs: f64) {
+/// Adds one pass (`tag`: the kernel, when not im2col + `gemm`: `direct` for the direct 3×3
+/// kernel, `F2`/`F4` for Winograd F(m×m,3×3)).
+pub fn record(s: &ConvShape, tag: Option<&str>, h: usize, w: usize, n: usize, secs: f64) {
     let key = format!(
         "conv {}x{} s{} {:>4}->{:<4} @{h}x{w}{}",
         s.k.0,
@@ -44,7 +45,7 @@ pub fn record(s: &ConvShape, winograd: Option<usize>, h: usize, w: usize, n: usi
         s.stride,
         s.c_in,
         s.c_out,
-        winograd.map_or(String::new(), |m| format!(" F{m}"))
+        tag.map_or(String::new(), |t| format!(" {t}"))
     );
     if let Ok(mut t) = TABLE.lock() {
         let e = t.entry(key).or_default();
