@@ -60,52 +60,45 @@ pub fn depthwise_fused(
     let (ph, pw) = (h + 2 * pad, wd + 2 * pad);
     let ws = w.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     let mut out = vec![0f32; n * c * oh * ow];
-    let planes: Vec<(usize, &mut [f32])> = out.chunks_mut(oh * ow).enumerate().collect();
-    let threads = crate::kernels::threads().min(planes.len().max(1));
-    let per = planes.len().div_ceil(threads);
-    let mut planes = planes;
+    let planes = n * c;
+    let per = planes.div_ceil(crate::kernels::threads()).max(1);
+    let dst_all = crate::kernels::OutPtr::new(&mut out);
     with_f32(x, |xs| {
-        std::thread::scope(|scope| {
-            while !planes.is_empty() {
-                let take = per.min(planes.len());
-                let chunk: Vec<(usize, &mut [f32])> = planes.drain(..take).collect();
-                let (xs, ws) = (&xs, &ws);
-                scope.spawn(move || {
-                    // The plane is copied into a zero-bordered buffer once, and for a
-                    // horizontal stride s > 1 each padded row is split into its s phases
-                    // (columns j·s + p), so every kernel tap reads a contiguous run;
-                    // taps are summed in the same order as the scalar stencil, so results
-                    // are bit-identical to it.
-                    let mut padded = vec![0f32; ph * pw];
-                    let pws = pw.div_ceil(sw);
-                    let mut phased = vec![0f32; if sw > 1 { ph * sw * pws } else { 0 }];
-                    for (plane, dst) in chunk {
-                        let ch = plane % c;
-                        let src = &xs[plane * h * wd..(plane + 1) * h * wd];
-                        for (y, row) in src.chunks(wd).enumerate() {
-                            let at = (y + pad) * pw + pad;
-                            padded[at..at + wd].copy_from_slice(row);
-                        }
-                        if sw > 1 {
-                            for (prow, out) in padded.chunks(pw).zip(phased.chunks_mut(sw * pws)) {
-                                for (p, phase) in out.chunks_mut(pws).enumerate() {
-                                    for (d, v) in phase.iter_mut().zip(prow[p..].iter().step_by(sw))
-                                    {
-                                        *d = *v;
-                                    }
-                                }
+        // Each thread owns planes [p0, p1): disjoint ranges of `out`.
+        crate::kernels::split_rows(planes, per, |p0, p1| {
+            // The plane is copied into a zero-bordered buffer once, and for a
+            // horizontal stride s > 1 each padded row is split into its s phases
+            // (columns j·s + p), so every kernel tap reads a contiguous run;
+            // taps are summed in the same order as the scalar stencil, so results
+            // are bit-identical to it.
+            let mut padded = vec![0f32; ph * pw];
+            let pws = pw.div_ceil(sw);
+            let mut phased = vec![0f32; if sw > 1 { ph * sw * pws } else { 0 }];
+            for plane in p0..p1 {
+                let dst = dst_all.row(plane * oh * ow, oh * ow);
+                let ch = plane % c;
+                let src = &xs[plane * h * wd..(plane + 1) * h * wd];
+                for (y, row) in src.chunks(wd).enumerate() {
+                    let at = (y + pad) * pw + pad;
+                    padded[at..at + wd].copy_from_slice(row);
+                }
+                if sw > 1 {
+                    for (prow, out) in padded.chunks(pw).zip(phased.chunks_mut(sw * pws)) {
+                        for (p, phase) in out.chunks_mut(pws).enumerate() {
+                            for (d, v) in phase.iter_mut().zip(prow[p..].iter().step_by(sw)) {
+                                *d = *v;
                             }
                         }
-                        let rows: &[f32] = if sw > 1 { &phased } else { &padded };
-                        let k = &ws[ch * kh * kw..(ch + 1) * kh * kw];
-                        crate::kernels::with_avx512(|| {
-                            stencil(rows, pws, k, (kh, kw), (sh, sw), ow, dst);
-                        });
-                        act.apply(dst, bias.map_or(0.0, |b| b[ch]));
                     }
+                }
+                let rows: &[f32] = if sw > 1 { &phased } else { &padded };
+                let k = &ws[ch * kh * kw..(ch + 1) * kh * kw];
+                crate::kernels::with_avx512(|| {
+                    stencil(rows, pws, k, (kh, kw), (sh, sw), ow, dst);
                 });
+                act.apply(dst, bias.map_or(0.0, |b| b[ch]));
             }
-        })
+        });
     })?;
     Tensor::from_vec(out, (n, c, oh, ow), x.device())
 }

@@ -20,6 +20,7 @@ mod direct;
 pub mod direct3x3;
 mod fused;
 mod peak;
+mod pool;
 pub mod profile;
 
 use std::{mem::MaybeUninit, sync::OnceLock};
@@ -88,23 +89,12 @@ pub fn threads() -> usize {
 pub(crate) fn par_planes(out: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let len = len.max(1);
     let planes = out.len() / len;
-    let nthreads = threads().min(planes).max(1);
-    let per = planes.div_ceil(nthreads).max(1);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let mut runs = out.chunks_mut(per * len).enumerate();
-        let first = runs.next();
-        for (t, run) in runs {
-            scope.spawn(move || {
-                for (j, plane) in run.chunks_mut(len).enumerate() {
-                    f(t * per + j, plane);
-                }
-            });
-        }
-        if let Some((_, run)) = first {
-            for (j, plane) in run.chunks_mut(len).enumerate() {
-                f(j, plane);
-            }
+    let per = planes.div_ceil(threads()).max(1);
+    let dst = OutPtr::new(out);
+    // Each thread owns planes [p0, p1): disjoint ranges of `out`.
+    split_rows(planes, per, |p0, p1| {
+        for i in p0..p1 {
+            f(i, dst.row(i * len, len));
         }
     });
 }
@@ -362,16 +352,7 @@ pub(crate) fn split_rows(rows: usize, band: usize, f: impl Fn(usize, usize) + Sy
     let per = rows.div_ceil(nthreads);
     let f = &f;
     let run = move |t: usize| f(t * per, ((t + 1) * per).min(rows));
-    if nthreads == 1 {
-        run(0);
-    } else {
-        std::thread::scope(|scope| {
-            for t in 1..nthreads {
-                scope.spawn(move || run(t));
-            }
-            run(0);
-        });
-    }
+    pool::run(nthreads, &run);
 }
 
 static WINOGRAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
