@@ -109,24 +109,33 @@ pub(crate) fn conv3x3(
     split_rows(ho, band, |r0, r1| {
         PANEL.with(|panel| {
             let panel = &mut *panel.borrow_mut();
+            // Stride 2: input rows below this are in the panel already.
+            let mut next_row = 0;
             for oy in r0..r1 {
                 // Where tap (ci, ky, kx) of output pixel ox is read: src + ci·ci_stride +
-                // ky·ky_stride + kx_off[kx] + ox.
+                // ky_off[ky] + kx_off[kx] + ox.
                 let taps = if s.stride == 1 {
                     let iy0 = oy as isize - 1;
                     Taps {
                         src: x.as_ptr().wrapping_offset(iy0 * w as isize),
                         ci_stride: h * w,
-                        ky_stride: w,
+                        ky_off: [0, w, 2 * w],
                         kx_off: [-1, 0, 1],
                         masked_w: Some(w),
                     }
                 } else {
-                    let l = deinterleave(x, (h, w), s.c_in, oy, wo, panel);
+                    // Rows 2·oy − 1 ..= 2·oy + 1; the first was the last of the previous
+                    // output row, except at the start of a thread's range.
+                    let first = (2 * oy)
+                        .saturating_sub(1)
+                        .max(if oy == r0 { 0 } else { next_row });
+                    next_row = (2 * oy + 2).min(h);
+                    let l = deinterleave(x, (h, w), s.c_in, first..next_row, wo, panel);
+                    let slot = |ky: usize| ((2 * oy + ky + 2) % 3) * 2 * l;
                     Taps {
                         src: panel.as_ptr(),
                         ci_stride: 6 * l,
-                        ky_stride: 2 * l,
+                        ky_off: [slot(0), slot(1), slot(2)],
                         kx_off: [l as isize, 1, l as isize + 1],
                         masked_w: None,
                     }
@@ -199,7 +208,7 @@ fn flat(
             let taps = Taps {
                 src: xp.as_ptr(),
                 ci_stride: ps,
-                ky_stride: wp,
+                ky_off: [0, wp, 2 * wp],
                 kx_off: [0, 1, 2],
                 masked_w: None,
             };
@@ -263,17 +272,19 @@ thread_local! {
     static PANEL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// For stride 2: input rows `2·oy + ky − 1` (ky < 3, those inside the input) of every
-/// channel split into even and odd columns, so each tap column is a contiguous load:
-/// `panel [C_in, 3, 2, l]`, row `(ci, ky, 0)` holding `x[2j]` at `1 + j` and row `(ci,
-/// ky, 1)` holding `0` at 0 and `x[2j + 1]` at `1 + j` (zero where `2j + 1 ≥ w`), for
-/// `j < wo`. Then `x[2·ox + kx − 1]` is at `(l, 1, l + 1)[kx] + ox` of the pair. Returns
-/// `l` (`wo + 64`: a block's vectors never read past a row).
+/// For stride 2: input rows `rows` of every channel split into even and odd columns, so
+/// each tap column is a contiguous load. `panel [C_in, 3, 2, l]` is a ring of three rows:
+/// input row `iy` goes to slot `iy mod 3`, its row `(ci, slot, 0)` holding `x[2j]` at
+/// `1 + j` and row `(ci, slot, 1)` holding `0` at 0 and `x[2j + 1]` at `1 + j` (zero where
+/// `2j + 1 ≥ w`), for `j < wo`. Then `x[2·ox + kx − 1]` is at `(l, 1, l + 1)[kx] + ox` of
+/// the pair. Output row `oy` reads rows `2·oy − 1 ..= 2·oy + 1`, of which the first was
+/// the previous output row's last, so each input row is split once. Returns `l` (`wo +
+/// 64`: a block's vectors never read past a row).
 fn deinterleave(
     x: &[f32],
     (h, w): (usize, usize),
     c_in: usize,
-    oy: usize,
+    rows: std::ops::Range<usize>,
     wo: usize,
     panel: &mut Vec<f32>,
 ) -> usize {
@@ -282,14 +293,11 @@ fn deinterleave(
         panel.resize(c_in * 6 * l, 0.0);
     }
     for ci in 0..c_in {
-        for ky in 0..3 {
-            let iy = (2 * oy + ky) as isize - 1;
-            if iy < 0 || iy >= h as isize {
-                continue;
-            }
-            let at = (ci * h + iy as usize) * w;
+        for iy in rows.clone() {
+            let at = (ci * h + iy) * w;
             let src = &x[at..at + w];
-            let pair = &mut panel[(ci * 3 + ky) * 2 * l..(ci * 3 + ky + 1) * 2 * l];
+            let slot = ci * 3 + iy % 3;
+            let pair = &mut panel[slot * 2 * l..(slot + 1) * 2 * l];
             let (even, odd) = pair.split_at_mut(l);
             odd[0] = 0.0;
             // SAFETY: AVX-512F is present (`takes`, checked by the caller); `even` and
@@ -344,7 +352,7 @@ unsafe fn split_avx512(src: &[f32], even: &mut [f32], odd: &mut [f32]) {
 struct Taps {
     src: *const f32,
     ci_stride: usize,
-    ky_stride: usize,
+    ky_off: [usize; 3],
     kx_off: [isize; 3],
     /// Input row width when reads must be masked to `0..w` (stride 1, straight from the
     /// input); `None` for the panel, padded on both sides.
@@ -444,7 +452,7 @@ unsafe fn block<const P: usize>(
     }
     for ci in 0..g.c_in {
         for ky in g.ky.0..g.ky.1 {
-            let row = t.src.wrapping_add(ci * t.ci_stride + ky * t.ky_stride);
+            let row = t.src.wrapping_add(ci * t.ci_stride + t.ky_off[ky]);
             // SAFETY: tap row (ci, ky) of the block: 3·CB weights inside `wb`.
             let wt = unsafe { g.wb.add((ci * 9 + ky * 3) * CB) };
             for (kx, &off) in t.kx_off.iter().enumerate() {
