@@ -6,9 +6,10 @@
 //! 2000 runs), and each new thread started with empty thread-local scratch buffers. Here
 //! [`threads`](super::threads)` − 1` workers live for the process: a region posts one job
 //! index to each worker, runs index 0 on the calling thread, then waits for the others.
-//! A worker that finishes spins for [`SPIN`] before sleeping on its condition variable,
-//! so the next region of the same pass finds it awake (the way ONNX Runtime's and
-//! OpenMP's pools wait).
+//! A worker that finishes waits for [`SPIN`] yielding its core (`sched_yield`) before
+//! sleeping on its condition variable, so the next region of the same pass finds it awake
+//! (as ONNX Runtime's and OpenMP's pools spin), while threads with work (a server's
+//! camera decoders) still get the core.
 //!
 //! One region at a time: a call made while another is running (another thread's model,
 //! or a region inside a region) runs on scoped threads as before. A panic in a job is
@@ -98,7 +99,9 @@ fn work(slot: &'static Slot) {
         let started = Instant::now();
         while slot.posted.load(Ordering::Acquire) == seen {
             if started.elapsed() < SPIN {
-                std::hint::spin_loop();
+                // Yielding, not a busy loop: on a loaded machine (a server decoding camera
+                // streams) the other threads get the core while this one waits.
+                std::thread::yield_now();
                 continue;
             }
             let guard = slot.lock.lock().unwrap_or_else(|e| e.into_inner());
