@@ -463,8 +463,10 @@ mod tests {
                             }
                         } + res[i * per_out + j];
                         worst = worst.max((got - a).abs());
+                        // Relative beyond 1: the timing may pick F(4×4,3×3), whose rounding
+                        // grows with the sums (128 channels: 1.2e-4 on a value of 4.8).
                         assert!(
-                            (got - a).abs() < 1e-4,
+                            (got - a).abs() < 1e-4 * (1.0 + a.abs()),
                             "{s:?} {act:?} [{i}, {j}]: {got} vs {a}"
                         );
                     }

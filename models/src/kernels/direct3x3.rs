@@ -10,17 +10,19 @@
 //! over all `C_in·9` taps: per tap, P input vectors are loaded and each of the [`CB`]
 //! weights is broadcast into P FMAs; the sums are stored once, then bias, activation and
 //! residual follow over the rows while they are in cache. Where the taps come from:
-//! - stride 1, rows of ≥ [`FLAT_BELOW`] pixels: straight from the input, one output row per
-//!   block run, loads masked at the row's ends (the zero padding);
-//! - stride 1, narrower rows ([`flat`]): the zero-padded input flattened, so blocks run
-//!   across output rows instead of leaving lanes of a 20-pixel row empty;
-//! - stride 2 ([`deinterleave`]): the three input rows of an output row split into even and
-//!   odd columns once (two `vpermt2ps` per 32 values), shared by every channel block.
+//! - rows of ≥ [`FLAT_BELOW`] output pixels, stride 1: straight from the input, one output
+//!   row per block run, loads masked at the row's ends (the zero padding);
+//! - such rows, stride 2 ([`deinterleave`]): the input rows split into even and odd columns
+//!   once (two `vpermt2ps` per 32 values), a ring of three rows per thread shared by every
+//!   channel block;
+//! - narrower rows ([`flat`]): the zero-padded input (stride 2: its four phases) flattened,
+//!   so blocks run across output rows instead of leaving lanes of a 20-pixel row empty.
 //!
 //! Output rows are split between the threads. [`super::FusedConv`] offers this kernel as
 //! one candidate of its per-layer timing (the fastest path wins), measured per layer with
-//! `examples/d3_probe.rs` (e.g. 64→64 stride 2 at 160×160: 2.78 ms vs 3.22 ms through
-//! `gemm`; 128→32 stride 1 at 40×40: 0.85 vs 1.36 ms; on Zen 4, two threads).
+//! `examples/d3_probe.rs` (Zen 4, two threads: 64→64 stride 2 at 160×160 2.52 ms vs 2.91
+//! through `gemm`; 128→256 stride 2 at 40×40 1.30 vs 1.32; 128→32 stride 1 at 40×40 0.85
+//! vs 1.36; F(4×4,3×3) still wins the wide stride-1 layers, 64→64 at 160×160 6.1 vs 9.1).
 //!
 //! AVX-512 only: [`takes`] is false elsewhere, and the callers then use im2col + `gemm`.
 
@@ -103,7 +105,7 @@ pub(crate) fn conv3x3(
     } else {
         1
     };
-    if s.stride == 1 && wo < FLAT_BELOW {
+    if wo < FLAT_BELOW {
         return flat(x, (h, w), packed, bias, s, act, residual, out, band);
     }
     split_rows(ho, band, |r0, r1| {
@@ -169,16 +171,22 @@ pub(crate) fn conv3x3(
     });
 }
 
-/// Output widths below which a stride-1 convolution runs on the flattened padded plane
-/// ([`flat`]): a row of 20 pixels fills 20 of a block's 32 lanes.
+/// Output widths below which a convolution runs on flattened planes ([`flat`]): a row of
+/// 20 pixels fills 20 of a block's 32 lanes.
 const FLAT_BELOW: usize = 64;
 
-/// Stride 1 over the flattened zero-padded plane: with the input copied into `xp [C_in,
-/// (h + 2)·(w + 2) + 64]` (zero border), output `q = oy·(w + 2) + ox` reads tap `(ky, kx)`
-/// at `xp[q + ky·(w + 2) + kx]` for every q, so a block's vectors run across output rows
-/// (computing the two border columns, 2/(w + 2) of the work, and not storing them) instead
-/// of leaving most lanes of a short row empty. Blocks are staged and their valid runs
-/// copied out; each thread owns output rows `r0..r1`, i.e. `q` in `r0·(w+2)..r1·(w+2)`.
+/// Narrow rows over flattened planes, so a block's vectors run across output rows (the
+/// grid's extra column is computed and not stored, 1/21 to 2/22 of the work) instead of
+/// leaving most lanes of a short row empty:
+/// - stride 1: the input zero-padded, `[C_in, (h + 2)·(w + 2) + 64]`; output `q = oy·(w +
+///   2) + ox` reads tap `(ky, kx)` at `q + ky·(w + 2) + kx`;
+/// - stride 2: the zero-padded input `xp` split into its four phases, `[C_in, 4, (ho +
+///   1)·(wo + 1) + 64]`, phase `(a, b)` holding `xp[2i + a, 2j + b]` at `i·(wo + 1) + j`;
+///   output `q = oy·(wo + 1) + ox` reads tap `(ky, kx)` in phase `(ky mod 2, kx mod 2)` at
+///   `q + (ky div 2)·(wo + 1) + kx div 2`.
+///
+/// The planes are prepared by all threads (split by channel), then each thread owns output
+/// rows `r0..r1`; blocks are staged and their valid runs copied out.
 #[allow(clippy::too_many_arguments)]
 fn flat(
     x: &[f32],
@@ -191,25 +199,70 @@ fn flat(
     out: OutPtr,
     band: usize,
 ) {
-    let (wp, plane) = (w + 2, h * w);
-    let ps = (h + 2) * wp + 64;
+    let (ho, wo) = s.out_hw(h, w);
+    let plane = ho * wo;
+    // Grid width, phase size, phases per channel.
+    let (gw, ps, phases) = if s.stride == 1 {
+        (w + 2, (h + 2) * (w + 2) + 64, 1)
+    } else {
+        (wo + 1, (ho + 1) * (wo + 1) + 64, 4)
+    };
+    let cs = ps * phases;
+    let (ky_off, kx_off) = if s.stride == 1 {
+        ([0, gw, 2 * gw], [0, 1, 2])
+    } else {
+        ([0, 2 * ps, gw], [0, ps as isize, 1])
+    };
     PANEL.with(|xp| {
         let xp = &mut *xp.borrow_mut();
-        xp.clear();
-        xp.resize(s.c_in * ps, 0.0);
-        for (dst, src) in xp.chunks_exact_mut(ps).zip(x.chunks_exact(h * w)) {
-            for (d, r) in dst[wp + 1..].chunks_mut(wp).zip(src.chunks_exact(w)) {
-                d[..w].copy_from_slice(r);
-            }
+        if xp.len() < s.c_in * cs {
+            xp.resize(s.c_in * cs, 0.0);
         }
+        let prep = OutPtr::new(&mut xp[..s.c_in * cs]);
+        split_rows(s.c_in, 1, |c0, c1| {
+            for ci in c0..c1 {
+                // Channel ci's planes: this thread's own range of the buffer.
+                let dst = prep.row(ci * cs, cs);
+                let src = &x[ci * h * w..(ci + 1) * h * w];
+                dst.fill(0.0);
+                if s.stride == 1 {
+                    for (d, r) in dst[gw + 1..].chunks_mut(gw).zip(src.chunks_exact(w)) {
+                        d[..w].copy_from_slice(r);
+                    }
+                    continue;
+                }
+                // Phase (a, b) row i is padded row 2i + a, i.e. input row 2i + a − 1; its
+                // column j is input column 2j + b − 1: odd columns shifted by one for b = 0,
+                // even columns for b = 1.
+                for a in 0..2 {
+                    for i in 0..=ho {
+                        let Some(iy) = (2 * i + a).checked_sub(1).filter(|&iy| iy < h) else {
+                            continue;
+                        };
+                        let row = &src[iy * w..(iy + 1) * w];
+                        let (p0, p1) = dst[2 * a * ps..].split_at_mut(ps);
+                        let (odd, even) = (&mut p0[i * gw + 1..], &mut p1[i * gw..]);
+                        // SAFETY: AVX-512F is present (`takes`); both hold ≥ ⌈w/2⌉ = wo
+                        // values (`gw = wo + 1`).
+                        #[cfg(target_arch = "x86_64")]
+                        #[allow(unsafe_code)]
+                        unsafe {
+                            split_avx512(row, &mut even[..wo], &mut odd[..wo]);
+                        }
+                        #[cfg(not(target_arch = "x86_64"))]
+                        unreachable!("`takes` is false without AVX-512");
+                    }
+                }
+            }
+        });
         let xp: &[f32] = xp;
         let blocks = s.c_out.div_ceil(CB);
-        split_rows(h, band, |r0, r1| {
+        split_rows(ho, band, |r0, r1| {
             let taps = Taps {
                 src: xp.as_ptr(),
-                ci_stride: ps,
-                ky_off: [0, wp, 2 * wp],
-                kx_off: [0, 1, 2],
+                ci_stride: cs,
+                ky_off,
+                kx_off,
                 masked_w: None,
             };
             let mut stage = [0f32; CB * 3 * LANES];
@@ -217,12 +270,12 @@ fn flat(
                 let c0 = b * CB;
                 let cb = CB.min(s.c_out - c0);
                 let wb = &packed[b * s.c_in * 9 * CB..(b + 1) * s.c_in * 9 * CB];
-                let mut q = r0 * wp;
-                while q < r1 * wp {
-                    let n = (r1 * wp - q).min(3 * LANES);
-                    // SAFETY: AVX-512F is present (`takes`); block q..q + 48 reads at most
-                    // xp[ci·ps + q + 47 + 2·wp + 2] < ci·ps + h·wp + 2·wp + 50 ≤ (ci + 1)·ps;
-                    // the stage holds CB rows of 48.
+                let mut q = r0 * gw;
+                while q < r1 * gw {
+                    let n = (r1 * gw - q).min(3 * LANES);
+                    // SAFETY: AVX-512F is present (`takes`); block q..q + 48 (q < ho·gw)
+                    // reads at most offset q + 47 + gw + 2 (stride 1: + 2·gw + 2) inside its
+                    // phase, below its size ps (the +64 tail); the stage holds CB rows of 48.
                     #[cfg(target_arch = "x86_64")]
                     #[allow(unsafe_code)]
                     unsafe {
@@ -242,13 +295,13 @@ fn flat(
                     }
                     #[cfg(not(target_arch = "x86_64"))]
                     unreachable!("`takes` is false without AVX-512");
-                    // The valid runs (ox < w) of q..q + n, row by row.
-                    let (mut oy, mut ox, mut i) = (q / wp, q % wp, 0);
+                    // The valid runs (ox < wo) of q..q + n, row by row.
+                    let (mut oy, mut ox, mut i) = (q / gw, q % gw, 0);
                     while i < n {
-                        let run = (wp - ox).min(n - i);
-                        let valid = w.saturating_sub(ox).min(run);
+                        let run = (gw - ox).min(n - i);
+                        let valid = wo.saturating_sub(ox).min(run);
                         for c in 0..cb {
-                            let d = out.row_uninit((c0 + c) * plane + oy * w + ox, valid);
+                            let d = out.row_uninit((c0 + c) * plane + oy * wo + ox, valid);
                             let src = &stage[c * 3 * LANES + i..c * 3 * LANES + i + valid];
                             for (d, v) in d.iter_mut().zip(src) {
                                 d.write(*v);
@@ -258,9 +311,9 @@ fn flat(
                     }
                     q += n;
                 }
-                let at = c0 * plane + r0 * w;
+                let at = c0 * plane + r0 * wo;
                 let res = residual.map(|r| &r[at..]);
-                epilogue(out, at, plane, (r1 - r0) * w, &bias[c0..c0 + cb], act, res);
+                epilogue(out, at, plane, (r1 - r0) * wo, &bias[c0..c0 + cb], act, res);
             }
         });
     });
