@@ -148,9 +148,7 @@ pub(crate) fn conv3x3(
                     (h as isize - iy0).clamp(0, 3) as usize,
                 );
                 for b in 0..blocks {
-                    let c0 = b * CB;
-                    let cb = CB.min(s.c_out - c0);
-                    let wb = &packed[b * s.c_in * 9 * CB..(b + 1) * s.c_in * 9 * CB];
+                    let (c0, cb, wb) = channel_block(packed, s, b);
                     // SAFETY: AVX-512F is present (`takes`); the asserts above bound
                     // `wb` and the stores into `out`, and `taps` addresses rows of `x` or
                     // of the panel (see `row_avx512`).
@@ -169,6 +167,14 @@ pub(crate) fn conv3x3(
             }
         });
     });
+}
+
+/// Channel block `b`: its first output channel, how many of its [`CB`] channels exist, and
+/// its packed weights (`[C_in, 3, 3, CB]`).
+fn channel_block<'a>(packed: &'a [f32], s: &ConvShape, b: usize) -> (usize, usize, &'a [f32]) {
+    let c0 = b * CB;
+    let len = s.c_in * 9 * CB;
+    (c0, CB.min(s.c_out - c0), &packed[b * len..(b + 1) * len])
 }
 
 /// Output widths below which a convolution runs on flattened planes ([`flat`]): a row of
@@ -267,9 +273,7 @@ fn flat(
             };
             let mut stage = [0f32; CB * 3 * LANES];
             for b in 0..blocks {
-                let c0 = b * CB;
-                let cb = CB.min(s.c_out - c0);
-                let wb = &packed[b * s.c_in * 9 * CB..(b + 1) * s.c_in * 9 * CB];
+                let (c0, cb, wb) = channel_block(packed, s, b);
                 let mut q = r0 * gw;
                 while q < r1 * gw {
                     let n = (r1 * gw - q).min(3 * LANES);

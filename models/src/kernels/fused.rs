@@ -45,7 +45,7 @@ type Tuned = HashMap<(usize, usize, bool), Path>;
 
 /// How a convolution runs at one input size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Path {
+pub(crate) enum Path {
     /// im2col + `gemm` (≤ 32 taps: the small direct kernel).
     Gemm,
     /// The direct 3×3 kernel ([`direct3x3`]).
@@ -91,26 +91,21 @@ impl FusedConv {
             && pad <= 1
             && c_in >= WINOGRAD_MIN_CHANNELS
             && c_out >= WINOGRAD_MIN_CHANNELS;
+        let shape = ConvShape {
+            c_in,
+            c_out,
+            k: (kh, kw),
+            stride,
+            pad,
+        };
         Ok(Self {
-            shape: ConvShape {
-                c_in,
-                c_out,
-                k: (kh, kw),
-                stride,
-                pad,
-            },
+            shape,
             weight,
             bias,
             act,
             winograd,
             transforms: [OnceLock::new(), OnceLock::new()],
-            direct3x3: direct3x3::takes(&ConvShape {
-                c_in,
-                c_out,
-                k: (kh, kw),
-                stride,
-                pad,
-            }),
+            direct3x3: direct3x3::takes(&shape),
             packed: OnceLock::new(),
             tuned: Arc::default(),
         })
@@ -140,15 +135,14 @@ impl FusedConv {
     /// Shape errors (channel count, residual shape).
     pub fn forward(&self, x: &Tensor, residual: Option<&Tensor>) -> Result<Tensor> {
         let (h, w) = x.dims4().map_or((0, 0), |d| (d.2, d.3));
-        let paths = self.paths();
-        if paths.len() == 1 {
+        if !self.tunable() {
             return self.run_path(Path::Gemm, x, residual, true);
         }
         if let Some(path) = self.chosen_path(h, w) {
             return self.run_path(path, x, residual, true);
         }
         let mut best: Option<(f64, Path, Tensor)> = None;
-        for path in paths {
+        for path in self.paths() {
             // Packing and filter transforms are built once, outside the timing.
             let _ = self.kernel(path);
             let mut spent = 0.0;
@@ -175,6 +169,11 @@ impl FusedConv {
             profile::record(&self.shape, self.kernel(path).tag(), h, w, n, t);
         }
         Ok(y)
+    }
+
+    /// Whether this convolution has more than one path now ([`Self::paths`]).
+    fn tunable(&self) -> bool {
+        self.direct3x3 || (self.winograd && winograd())
     }
 
     /// The paths this convolution may take now: im2col + `gemm` first, then the direct
@@ -216,7 +215,7 @@ impl FusedConv {
         {
             candle_core::bail!("conv into a slice: lengths do not match {s:?} at {h}x{w}");
         }
-        let path = if self.paths().len() > 1 {
+        let path = if self.tunable() {
             match self.chosen_path(h, w) {
                 Some(path) => path,
                 None => {
@@ -248,7 +247,7 @@ impl FusedConv {
     }
 
     /// The path chosen for an `h × w` input (with [`winograd`] as it is now), if one was.
-    pub fn chosen_path(&self, h: usize, w: usize) -> Option<Path> {
+    pub(crate) fn chosen_path(&self, h: usize, w: usize) -> Option<Path> {
         let key = (h, w, winograd());
         self.tuned.lock().ok().and_then(|t| t.get(&key).copied())
     }

@@ -28,7 +28,7 @@ use std::{mem::MaybeUninit, sync::OnceLock};
 use candle_core::{DType, Result, Storage, Tensor};
 
 pub use self::conv::{ConvShape, conv_image, conv2d};
-pub use self::fused::{FusedConv, Path};
+pub use self::fused::FusedConv;
 pub use self::peak::peak_gflops;
 
 /// The activation applied after the bias, in the same pass over the output.
@@ -156,11 +156,15 @@ pub fn silu_bias(v: &mut [f32], bias: f32) {
     v.iter_mut().for_each(|x| *x = silu(*x + bias));
 }
 
-/// Whether the CPU has AVX-512F (asked once).
-#[cfg(target_arch = "x86_64")]
+/// Whether the CPU has AVX-512F (asked once; never off x86-64).
 pub(crate) fn avx512() -> bool {
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f"))
+    #[cfg(target_arch = "x86_64")]
+    {
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// [`silu_bias`] 16 lanes at a time: `exp(−x)` as [`exp`] computes it (same clamp,
